@@ -1,0 +1,149 @@
+"""Every exception the library raises on purpose.
+
+    OTAError                      base of everything below
+    ├── ValidationError           bad arguments, refused before any request (also a ValueError)
+    ├── APIError                  the service answered with an error (HTTP error or Success=false)
+    │   └── ThrottlingError       ... a flow-control refusal (Throttling, Throttling.User, ...)
+    ├── TransportError            no usable answer: connection failed, timed out, dropped
+    ├── ResponseError             an answer arrived but cannot be trusted: unparsable, too large,
+    │                             wrong shape, HTML from a proxy, a page we did not ask for
+    ├── OutcomeUnknownError       a write may or may not have taken effect; says how to check
+    ├── HarvestError              an ``iter_*`` harvest stopped; names the page, chains the cause
+    └── RateLimiterError          a shared limiter (Redis) is unusable
+
+Messages name the action, the code and the request id where known. They never carry the
+access key secret, the security token or the request signature.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIError",
+    "HarvestError",
+    "OTAError",
+    "OutcomeUnknownError",
+    "RateLimiterError",
+    "ResponseError",
+    "ThrottlingError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class OTAError(Exception):
+    """Base class of every exception otaclient raises on purpose.
+
+    ``action`` names the API action involved, when there is one.
+    """
+
+    def __init__(self, message: str, *, action: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.action = action
+
+
+class ValidationError(OTAError, ValueError):
+    """An argument was refused before any request was sent.
+
+    >>> try:
+    ...     raise ValidationError("page_size must be at most 100, got 500", action="ListOTAFirmware")
+    ... except ValueError as exc:
+    ...     print(exc)
+    ListOTAFirmware: page_size must be at most 100, got 500
+    """
+
+    def __init__(self, message: str, *, action: str | None = None) -> None:
+        super().__init__(f"{action}: {message}" if action else message, action=action)
+
+
+class APIError(OTAError):
+    """The service answered with an error.
+
+    Raised for an HTTP error status (the gateway body's ``Code``/``Message``) and for a
+    ``Success=false`` business error (``Code``/``ErrorMessage``, HTTP 200).
+    """
+
+    def __init__(
+        self,
+        *,
+        action: str | None,
+        code: str,
+        message: str,
+        request_id: str | None,
+        http_status: int,
+        host_id: str | None = None,
+        recommend: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.code = code
+        self.request_id = request_id
+        self.http_status = http_status
+        self.host_id = host_id
+        self.recommend = recommend
+        self.retry_after = retry_after
+        where = f"{action} failed" if action else "request failed"
+        text = f"{where}: {code or 'UnknownError'}"
+        if message:
+            text += f": {message}"
+        text += f" (HTTP {http_status}, request id {request_id or 'unknown'})"
+        super().__init__(text, action=action)
+        # `.message` is the service's own text, the formatted line is str(exc).
+        self.message = message
+
+
+class ThrottlingError(APIError):
+    """The service refused the call for flow control. Retried before it surfaces."""
+
+
+class TransportError(OTAError):
+    """No usable answer arrived: connection refused or dropped, or a timeout."""
+
+
+class ResponseError(OTAError):
+    """An answer arrived but cannot be used: unparsable, oversized, or of the wrong shape."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.http_status = http_status
+        prefix = f"{action}: " if action else ""
+        suffix = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{prefix}{message}{suffix}", action=action)
+
+
+class OutcomeUnknownError(OTAError):
+    """A write may or may not have reached the service; it was not retried.
+
+    ``how_to_check`` says how to find out (for a static upgrade job: list the firmware's jobs).
+    The original failure is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, action: str, how_to_check: str) -> None:
+        self.how_to_check = how_to_check
+        super().__init__(
+            f"{action}: outcome unknown ({message}); it was not retried. {how_to_check}",
+            action=action,
+        )
+
+
+class HarvestError(OTAError):
+    """An ``iter_*`` harvest could not complete; nothing after the failure was yielded.
+
+    ``page`` is the page number that failed (``None`` when the failure is not one page's).
+    The underlying error is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, action: str, page: int | None = None) -> None:
+        self.page = page
+        where = f" at page {page}" if page is not None else ""
+        super().__init__(f"{action}: harvest failed{where}: {message}", action=action)
+
+
+class RateLimiterError(OTAError):
+    """A shared rate limiter cannot be used (for example, Redis is unreachable)."""
