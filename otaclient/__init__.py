@@ -1,0 +1,90 @@
+"""otaclient: an async client for the Alibaba Cloud IoT Platform OTA API (2018-01-20).
+
+>>> from otaclient import OTAClient
+>>> async def audit():                                               # doctest: +SKIP
+...     async with OTAClient(endpoint="http://127.0.0.1:8686") as client:
+...         async for job in client.iter_ota_job_by_firmware(firmware_id="f1"):
+...             print(job.job_id, job.job_status)
+"""
+
+from ._client import OTAClient
+from ._credentials import Credentials
+from ._errors import (
+    APIError,
+    HarvestError,
+    OTAError,
+    OutcomeUnknownError,
+    RateLimiterError,
+    ResponseError,
+    ThrottlingError,
+    TransportError,
+    ValidationError,
+)
+from ._limiter import RateLimiter, TokenBucket, Unlimited
+from ._models import (
+    Acknowledged,
+    CreatedFirmware,
+    CreatedJob,
+    DownloadProtocol,
+    Firmware,
+    FirmwareDetail,
+    FirmwareFile,
+    GroupType,
+    JobStatus,
+    JobType,
+    OTAJob,
+    OTAJobDetail,
+    OTAModule,
+    OTAModuleVersion,
+    OTATag,
+    OTATask,
+    Page,
+    SelectionType,
+    SignMethod,
+    TargetSelection,
+    TaskStatus,
+    UploadTicket,
+)
+from ._retry import RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "Acknowledged",
+    "CreatedFirmware",
+    "CreatedJob",
+    "Credentials",
+    "DownloadProtocol",
+    "Firmware",
+    "FirmwareDetail",
+    "FirmwareFile",
+    "GroupType",
+    "HarvestError",
+    "JobStatus",
+    "JobType",
+    "OTAClient",
+    "OTAError",
+    "OTAJob",
+    "OTAJobDetail",
+    "OTAModule",
+    "OTAModuleVersion",
+    "OTATag",
+    "OTATask",
+    "OutcomeUnknownError",
+    "Page",
+    "RateLimiter",
+    "RateLimiterError",
+    "ResponseError",
+    "RetryPolicy",
+    "SelectionType",
+    "SignMethod",
+    "TargetSelection",
+    "TaskStatus",
+    "ThrottlingError",
+    "TokenBucket",
+    "TransportError",
+    "Unlimited",
+    "UploadTicket",
+    "ValidationError",
+]

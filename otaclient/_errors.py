@@ -46,10 +46,10 @@ class ValidationError(OTAError, ValueError):
     """An argument was refused before any request was sent.
 
     >>> try:
-    ...     raise ValidationError("page_size must be at most 100, got 500", action="ListOTAFirmware")
+    ...     raise ValidationError("page_size must be at most 100", action="ListOTAFirmware")
     ... except ValueError as exc:
     ...     print(exc)
-    ListOTAFirmware: page_size must be at most 100, got 500
+    ListOTAFirmware: page_size must be at most 100
     """
 
     def __init__(self, message: str, *, action: str | None = None) -> None:

@@ -1,0 +1,285 @@
+"""``OTAClient``: configuration, lifetime, and the generic call paths the actions use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+
+from ._actions import Actions
+from ._constants import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_PAGES_AHEAD,
+    DEFAULT_QPS,
+    DEFAULT_TIMEOUT,
+    REGION_ENDPOINT,
+    USER_AGENT,
+)
+from ._credentials import Credentials
+from ._decode import DecodeProblem
+from ._errors import OTAError, ResponseError, ValidationError
+from ._harvest import harvest
+from ._limiter import RateLimiter, TokenBucket, Unlimited
+from ._models import Page
+from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
+from ._retry import RetryPolicy
+from ._sender import Answer, Sender
+
+__all__ = ["OTAClient"]
+
+log = logging.getLogger("otaclient")
+
+
+class OTAClient(Actions):
+    """An async client for the IoT Platform OTA API (RPC, version 2018-01-20).
+
+    >>> async def main():                                         # doctest: +SKIP
+    ...     async with OTAClient(region_id="cn-shanghai") as client:
+    ...         async for firmware in client.iter_ota_firmware(product_key="a1B2c3"):
+    ...             print(firmware.firmware_id, firmware.dest_version)
+
+    Credentials default to ``ALIBABA_CLOUD_ACCESS_KEY_ID``, ``ALIBABA_CLOUD_ACCESS_KEY_SECRET``
+    and ``ALIBABA_CLOUD_SECURITY_TOKEN``. Every call made through the client shares one
+    token bucket of ``qps`` requests per second (``qps=None``: no client-side limit); pass
+    ``limiter=`` to share one bucket between clients of one account, or across processes
+    with a ``RedisRateLimiter``. ``max_concurrency`` bounds requests in flight, separately
+    from the rate. Use it as ``async with OTAClient(...) as client`` (or call ``aclose()``):
+    the ``iter_*`` methods fetch pages concurrently only inside that block.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+        endpoint: str | None = None,
+        region_id: str | None = None,
+        security_token: str | None = None,
+        qps: float | None = DEFAULT_QPS,
+        response_format: str = "json",
+        iot_instance_id: str | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        pages_ahead: int = DEFAULT_PAGES_AHEAD,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        credentials = Credentials.resolve(access_key_id, access_key_secret, security_token)
+        fmt = str(response_format).lower()
+        if fmt not in ("json", "xml"):
+            raise ValidationError(f"response_format must be 'json' or 'xml', got {fmt!r}")
+        if limiter is None:
+            limiter = Unlimited() if qps is None else TokenBucket(qps)
+        for name, value in (
+            ("max_concurrency", max_concurrency),
+            ("pages_ahead", pages_ahead),
+            ("max_body_bytes", max_body_bytes),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValidationError(f"{name} must be a positive integer, got {value!r}")
+        self._base_url = _base_url(endpoint, region_id)
+        self._iot_instance_id = iot_instance_id
+        self._limiter = limiter
+        self._pages_ahead = pages_ahead
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            headers={"User-Agent": USER_AGENT},
+            verify=True,
+            follow_redirects=False,
+        )
+        self._sender = Sender(
+            http=self._http,
+            base_url=self._base_url,
+            credentials=credentials,
+            limiter=limiter,
+            retry=retry or RetryPolicy(),
+            response_format=fmt,
+            max_concurrency=max_concurrency,
+            max_body_bytes=max_body_bytes,
+        )
+        self._task_group: TaskGroup | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def __aenter__(self) -> OTAClient:
+        if self._closed:
+            raise OTAError("this OTAClient is closed; create a new one")
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        task_group, self._task_group = self._task_group, None
+        try:
+            if task_group is not None:
+                task_group.cancel_scope.cancel()  # stop harvests nobody finished reading
+                await task_group.__aexit__(None, None, None)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Idempotent."""
+        self._closed = True
+        await self._http.aclose()
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The limiter every call of this client goes through."""
+        return self._limiter
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: requests sent (``attempts``), ``retries``, ``throttled`` answers."""
+        s = self._sender
+        return {"attempts": s.attempts, "retries": s.retries, "throttled": s.throttled}
+
+    def __repr__(self) -> str:
+        return f"OTAClient(endpoint={self._base_url!r}, limiter={self._limiter!r})"
+
+    # ------------------------------------------------------------------ generic paths
+
+    async def call(
+        self, action: str, params: Mapping[str, Any] | None = None, *, idempotent: bool = False
+    ) -> dict[str, Any]:
+        """Call any action by name with wire-named parameters; return the decoded body.
+
+        The escape hatch for what the library does not model yet. It signs, paces and
+        raises ``APIError`` like every other call; it retries after ambiguous failures only
+        when ``idempotent=True`` (a read). Lists are sent as ``Name.1``, ``Name.2``, ...
+
+        >>> body = await client.call(                                  # doctest: +SKIP
+        ...     "QueryOTAJob", {"JobId": "j1"}, idempotent=True)
+        """
+        if not isinstance(action, str) or not action.isalnum():
+            raise ValidationError(f"action must be an API action name, got {action!r}")
+        known = OPERATIONS.get(action)
+        op = Operation(
+            action,
+            READ if idempotent else MUTATE,
+            EnvelopeOnly(),
+            method=known.method if known else "POST",
+            how_to_check="Read the resource back to see whether the call took effect.",
+        )
+        wire = _raw_wire(action, params or {})
+        if self._iot_instance_id and "IotInstanceId" not in wire:
+            wire["IotInstanceId"] = self._iot_instance_id
+        answer = await self._sender.request(op, wire)
+        return answer.body
+
+    async def _invoke(self, action: str, arguments: Mapping[str, Any]) -> Any:
+        op = OPERATIONS[action]
+        wire = self._encode(op, arguments)
+        answer = await self._sender.request(op, wire)
+        return self._decode(op, answer, arguments)
+
+    def _iterate(self, action: str, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
+        op = OPERATIONS[action]
+        paged = op.paged
+        assert paged is not None
+        base = dict(arguments)
+        if base.get("page_size") is None:
+            base["page_size"] = paged.max_page_size
+        self._encode(op, {**base, "current_page": 1})  # refuse bad arguments up front
+
+        async def fetch(number: int) -> Page[Any]:
+            result: Page[Any] = await self._invoke(action, {**base, "current_page": number})
+            return result
+
+        return harvest(
+            fetch,
+            action=action,
+            id_field=paged.id_field,
+            pages_ahead=self._pages_ahead,
+            task_group=self._task_group,
+        )
+
+    def _encode(self, op: Operation, arguments: Mapping[str, Any]) -> dict[str, str]:
+        values = dict(arguments)
+        paged = op.paged
+        if paged is not None:
+            if values.get("current_page") is None:
+                values["current_page"] = 1
+            if values.get("page_size") is None:
+                values["page_size"] = paged.max_page_size
+        if values.get("iot_instance_id") is None:
+            values["iot_instance_id"] = self._iot_instance_id
+        return op.encode(values)
+
+    def _decode(self, op: Operation, answer: Answer, arguments: Mapping[str, Any]) -> Any:
+        try:
+            result = op.result.decode(answer.body, answer.request_id)
+        except DecodeProblem as exc:
+            raise ResponseError(
+                f"the answer does not fit {op.action}'s documented shape: {exc}",
+                action=op.action,
+                request_id=answer.request_id,
+                http_status=answer.http_status,
+            ) from None
+        if isinstance(result, Page):
+            asked = arguments.get("current_page") or 1
+            # A proxy or cache serving another page would silently skip items: refuse it.
+            if result.current_page != asked:
+                raise ResponseError(
+                    f"asked for page {asked}, the answer is page {result.current_page}",
+                    action=op.action,
+                    request_id=answer.request_id,
+                    http_status=answer.http_status,
+                )
+        return result
+
+
+def _base_url(endpoint: str | None, region_id: str | None) -> str:
+    if endpoint:
+        url = httpx.URL(endpoint)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValidationError(f"endpoint must be an http(s) URL, got {endpoint!r}")
+        return str(endpoint).rstrip("/")
+    if region_id:
+        if not region_id.replace("-", "").isalnum():
+            raise ValidationError(f"region_id looks wrong: {region_id!r}")
+        return REGION_ENDPOINT.format(region=region_id)
+    raise ValidationError("give endpoint= (a base URL) or region_id= (e.g. 'cn-shanghai')")
+
+
+def _raw_wire(action: str, params: Mapping[str, Any]) -> dict[str, str]:
+    wire: dict[str, str] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            for index, item in enumerate(value, start=1):
+                if isinstance(item, Mapping):
+                    for key, sub in item.items():
+                        wire[f"{name}.{index}.{key}"] = _raw_scalar(action, name, sub)
+                else:
+                    wire[f"{name}.{index}"] = _raw_scalar(action, name, item)
+        else:
+            wire[str(name)] = _raw_scalar(action, name, value)
+    return wire
+
+
+def _raw_scalar(action: str, name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValidationError(f"{name}: cannot send a {type(value).__name__}", action=action)

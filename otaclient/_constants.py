@@ -1,0 +1,26 @@
+"""Every default in one place."""
+
+from __future__ import annotations
+
+import httpx
+
+API_VERSION = "2018-01-20"
+DEFAULT_QPS = 10.0
+"""The service's documented quota: 10 requests per second per account."""
+DEFAULT_BURST = 1
+"""Even spacing: a strict server-side "10 in any 1-second window" never sees an 11th."""
+DEFAULT_MAX_CONCURRENCY = 32
+"""Requests in flight at once, per client; bounds sockets, independent of the rate."""
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_MAX_ATTEMPTS = 6
+DEFAULT_BACKOFF_BASE = 0.5
+DEFAULT_BACKOFF_CAP = 8.0
+DEFAULT_RETRY_AFTER_CAP = 30.0
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_PAGES_AHEAD = 8
+"""Pages a harvest fetches ahead of the caller: the memory bound of an ``iter_*``."""
+REGION_ENDPOINT = "https://iot.{region}.aliyuncs.com"
+ENV_ACCESS_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+USER_AGENT = "otaclient/0.1.0"

@@ -1,0 +1,385 @@
+"""From response bytes to attrs models: safe parsing, then one cattrs converter.
+
+Both dialects of the API and its XML form reach the models through the same path:
+
+* ``load_body`` parses JSON (``orjson`` when installed, else the standard library) or XML
+  (``defusedxml``: DTDs, entity expansion and external entities are refused) into plain
+  dicts and lists. XML lists are repeated child elements, so a one-item list arrives as a
+  single child; the list hook below turns it back into a list.
+* ``converter`` structures those dicts into the models. Keys match whatever their case or
+  spelling of acronyms (``FirmwareId``, ``firmwareId``, ``FirmwareID``; ``IotId``, ``IoTID``):
+  they are compared with underscores removed and letters lower-cased, once per class, by a
+  hook factory rather than per-class code. List wrappers (``{"SimpleOTAJobInfo": [...]}``,
+  ``Tags.OtaTagDTO``) are unwrapped. Numeric strings become ``int``, times become aware UTC
+  ``datetime``, known enum values become enum members and unknown ones stay raw strings.
+
+Anything that does not fit raises ``DecodeProblem`` naming the path that failed; the client
+turns it into a ``ResponseError`` naming the action and request id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar, Union, get_args, get_origin
+from xml.etree.ElementTree import Element, ParseError
+
+import attrs
+import cattrs
+import defusedxml
+from defusedxml.ElementTree import fromstring as _xml_fromstring
+
+__all__ = ["DecodeProblem", "converter", "get_key", "load_body", "normalise_key", "structure"]
+
+T = TypeVar("T")
+
+try:  # pragma: no cover - which branch runs depends on the installed extras
+    import orjson
+
+    _json_loads: Callable[[bytes], Any] = orjson.loads
+    _JSON_ERRORS: tuple[type[BaseException], ...] = (orjson.JSONDecodeError, RecursionError)
+except ImportError:  # pragma: no cover
+    _json_loads = json.loads
+    _JSON_ERRORS = (ValueError, RecursionError)
+
+
+class DecodeProblem(Exception):
+    """A body, or a part of it, does not fit what the API documents."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def load_body(content: bytes) -> dict[str, Any]:
+    """Parse a response body (JSON object or XML document) into a dict.
+
+    >>> load_body(b'{"RequestId": "r1", "Success": true}')
+    {'RequestId': 'r1', 'Success': True}
+    >>> load_body(b"<R><Success>true</Success><Data><Item><Id>1</Id></Item></Data></R>")
+    {'Success': 'true', 'Data': {'Item': {'Id': '1'}}}
+    """
+    head = content[:64].lstrip()
+    if not head:
+        raise DecodeProblem("empty body")
+    if head[:1] in (b"{", b"["):
+        try:
+            data = _json_loads(content)
+        except _JSON_ERRORS as exc:
+            raise DecodeProblem(f"body is not valid JSON ({_short(exc)})") from None
+        if not isinstance(data, dict):
+            raise DecodeProblem(f"JSON body is a {type(data).__name__}, not an object")
+        return data
+    if head[:1] == b"<":
+        lowered = head.lower()
+        if lowered.startswith((b"<!doctype html", b"<html")):
+            raise DecodeProblem("body is an HTML page (a proxy or gateway error page?)")
+        return _load_xml(content)
+    raise DecodeProblem(f"body is neither JSON nor XML (starts with {head[:16]!r})")
+
+
+def _load_xml(content: bytes) -> dict[str, Any]:
+    try:
+        root = _xml_fromstring(content, forbid_dtd=True, forbid_entities=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise DecodeProblem(f"XML body refused: {type(exc).__name__}") from None
+    except (ParseError, RecursionError, ValueError) as exc:
+        raise DecodeProblem(f"body is not valid XML ({_short(exc)})") from None
+    value = _xml_value(root)
+    return value if isinstance(value, dict) else {}
+
+
+def _xml_value(element: Element) -> Any:
+    children = list(element)
+    if not children:
+        text = element.text
+        return text.strip() if text is not None and text.strip() else None
+    out: dict[str, Any] = {}
+    for child in children:
+        tag = child.tag.rpartition("}")[2]
+        value = _xml_value(child)
+        if tag in out:
+            existing = out[tag]
+            if isinstance(existing, _XmlRepeat):
+                existing.append(value)
+            else:
+                out[tag] = _XmlRepeat([existing, value])
+        else:
+            out[tag] = value
+    return out
+
+
+class _XmlRepeat(list[Any]):
+    """Repeated XML siblings: a list, as JSON would have sent it."""
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc)[:120]
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def normalise_key(key: str) -> str:
+    """Fold a wire key or a field name to the form keys are compared in.
+
+    >>> normalise_key("FirmwareID") == normalise_key("firmware_id") == normalise_key("firmwareId")
+    True
+    """
+    return key.replace("_", "").lower()
+
+
+def get_key(mapping: Mapping[str, Any], name: str) -> Any:
+    """Return ``mapping``'s value under ``name`` in any case, or ``None``.
+
+    >>> get_key({"requestId": "r1"}, "RequestId")
+    'r1'
+    """
+    if name in mapping:
+        return mapping[name]
+    wanted = normalise_key(name)
+    for key, value in mapping.items():
+        if isinstance(key, str) and normalise_key(key) == wanted:
+            return value
+    return None
+
+
+# --------------------------------------------------------------------------- scalar hooks
+
+
+def _to_str(value: Any, _: Any = None) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise DecodeProblem(f"expected a string, got {type(value).__name__}")
+
+
+_INT_TEXT = re.compile(r"\s*[-+]?\d{1,30}\s*")
+
+
+def _to_int(value: Any, _: Any = None) -> int:
+    if isinstance(value, bool):
+        raise DecodeProblem("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise DecodeProblem(f"expected an integer, got {_preview(value)}")
+
+
+def _to_bool(value: Any, _: Any = None) -> bool:
+    # cattrs' default would make the string "false" True: XML and loose JSON send text.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        folded = value.strip().lower()
+        if folded == "true":
+            return True
+        if folded == "false":
+            return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise DecodeProblem(f"expected a boolean, got {_preview(value)}")
+
+
+_EPOCH_MS_FLOOR = 10**11  # numbers above this are milliseconds, below it seconds
+
+
+def _to_datetime(value: Any, _: Any = None) -> datetime:
+    if isinstance(value, bool):
+        raise DecodeProblem("expected a time, got a boolean")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > _EPOCH_MS_FLOOR else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise DecodeProblem(f"time {value!r} is out of range") from None
+    if not isinstance(value, str):
+        raise DecodeProblem(f"expected a time, got {type(value).__name__}")
+    # The re-hosted documents print "2019-12-28 T02:43:10.000Z": drop the stray space.
+    text = value.strip().replace(" T", "T")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise DecodeProblem(f"expected an ISO 8601 time, got {_preview(value)}") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --------------------------------------------------------------------------- hook factories
+
+
+def _strip_none(tp: Any) -> Any:
+    """``X | None`` -> ``X``; None values never reach a field hook."""
+    if get_origin(tp) in (Union, types.UnionType):
+        args = tuple(a for a in get_args(tp) if a is not type(None))
+        if len(args) == 1:
+            return args[0]
+        return Union[args]  # noqa: UP007 - rebuilding a union from a tuple needs the old form
+    return tp
+
+
+def _enum_in_union(tp: Any) -> type[StrEnum] | None:
+    if get_origin(tp) not in (Union, types.UnionType):
+        return None
+    for arg in get_args(tp):
+        if isinstance(arg, type) and issubclass(arg, StrEnum):
+            return arg
+    return None
+
+
+def _make_enum_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    enum_cls = _enum_in_union(tp)
+    assert enum_cls is not None
+    members = {m.value: m for m in enum_cls}
+
+    def structure_enum_or_raw(value: Any, _: Any) -> StrEnum | str:
+        text = _to_str(value)
+        member = members.get(text) or members.get(text.upper())
+        return member if member is not None else text
+
+    return structure_enum_or_raw
+
+
+def _is_list(tp: Any) -> bool:
+    return get_origin(tp) is list
+
+
+def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], list[Any]]:
+    (item_type,) = get_args(tp) or (Any,)
+    item_hook = conv.get_structure_hook(item_type)
+    item_keys = (
+        {normalise_key(f.name) for f in attrs.fields(item_type)} if attrs.has(item_type) else set()
+    )
+
+    def unwrap(value: Any, depth: int = 0) -> list[Any]:
+        if value is None or value == "":
+            return []
+        if isinstance(value, list):
+            return value
+        if isinstance(value, dict):
+            if item_keys and any(normalise_key(k) in item_keys for k in value):
+                return [value]  # one XML item, or one JSON object where a list belongs
+            if len(value) == 1 and depth < 2:
+                return unwrap(next(iter(value.values())), depth + 1)
+            if not value:
+                return []
+        elif not item_keys and isinstance(value, str | int):
+            return [value]
+        raise DecodeProblem(f"expected a list, got {type(value).__name__}")
+
+    def structure_list(value: Any, _: Any) -> list[Any]:
+        out = []
+        for index, item in enumerate(unwrap(value)):
+            if item is None:
+                continue
+            try:
+                out.append(item_hook(item, item_type))
+            except DecodeProblem as exc:
+                raise DecodeProblem(f"[{index}]{_join(exc)}") from None
+        return out
+
+    return structure_list
+
+
+def _join(exc: DecodeProblem) -> str:
+    text = str(exc)
+    return text if text.startswith(("[", ".")) else f": {text}"
+
+
+_MAX_CACHED_SPELLINGS = 64
+
+
+def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    hints = attrs.resolve_types(cls)
+    by_key: dict[str, tuple[str, Callable[[Any, Any], Any], Any]] = {}
+    for field in attrs.fields(hints):
+        inner = _strip_none(field.type)
+        by_key[normalise_key(field.name)] = (field.name, conv.get_structure_hook(inner), inner)
+    # Wire keys as they actually arrive ("FirmwareId", "firmwareId") hit this dict directly;
+    # it is filled on first sight and capped, so odd spellings cannot grow it without bound.
+    seen: dict[str, tuple[str, Callable[[Any, Any], Any], Any] | None] = {}
+    fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
+    name = cls.__name__
+
+    def structure_attrs(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise DecodeProblem(f"expected an object for {name}, got {type(value).__name__}")
+        kwargs: dict[str, Any] = {}
+        spare: dict[str, Any] = {}
+        for key, raw in value.items():
+            entry = seen.get(key, _MISSING)
+            if entry is _MISSING:
+                entry = by_key.get(normalise_key(key)) if isinstance(key, str) else None
+                if len(seen) < _MAX_CACHED_SPELLINGS:
+                    seen[key] = entry
+            if entry is None:
+                if fallbacks and isinstance(key, str):
+                    spare[normalise_key(key)] = raw
+                continue
+            if raw is None:
+                continue
+            field_name, hook, field_type = entry
+            try:
+                kwargs[field_name] = hook(raw, field_type)
+            except DecodeProblem as exc:
+                raise DecodeProblem(f".{field_name}{_join(exc)}") from None
+        for wire, field_name in fallbacks.items():
+            if kwargs.get(field_name) is None and spare.get(wire) is not None:
+                _, hook, field_type = by_key[normalise_key(field_name)]
+                kwargs[field_name] = hook(spare[wire], field_type)
+        return cls(**kwargs)
+
+    return structure_attrs
+
+
+_MISSING: Any = object()
+
+
+def configure_converter(conv: cattrs.Converter) -> None:
+    """Register the hooks that decode API bodies into the models on ``conv``."""
+    conv.register_structure_hook(str, _to_str)
+    conv.register_structure_hook(int, _to_int)
+    conv.register_structure_hook(bool, _to_bool)
+    conv.register_structure_hook(datetime, _to_datetime)
+    conv.register_structure_hook_factory(lambda tp: _enum_in_union(tp) is not None, _make_enum_hook)
+    conv.register_structure_hook_factory(_is_list, _make_list_hook)
+    conv.register_structure_hook_factory(attrs.has, _make_attrs_hook)
+
+
+def make_converter() -> cattrs.Converter:
+    """Return a new converter configured for API bodies."""
+    conv = cattrs.Converter()
+    configure_converter(conv)
+    return conv
+
+
+converter = make_converter()
+"""The one converter every response goes through."""
+
+
+def structure(value: Any, cls: type[T]) -> T:
+    """Structure ``value`` into ``cls`` with the shared converter.
+
+    >>> from otaclient._models import OTATag
+    >>> structure({"Key": "k", "value": "v"}, OTATag)
+    OTATag(key='k', value='v')
+    """
+    result: T = converter.structure(value, cls)
+    return result

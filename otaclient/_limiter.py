@@ -1,0 +1,149 @@
+"""Client-side pacing: one token bucket (GCRA) per account, built on anyio.
+
+The service allows 10 requests per second per account, counted by a strict window on its
+side, and shared by every process of that account. The bucket here spaces requests evenly
+(burst 1 by default): grants are at least ``1/rate`` apart, measured from when each grant
+really happened, so a late wake-up never lets the next request in early and no 1-second
+window ever sees more than ``rate`` grants (``rate + burst - 1`` with a larger burst).
+
+Waiters are served first come, first served: they queue on a fair lock and only the head
+sleeps. A waiter cancelled while it waits takes no token. When the service answers with a
+throttling code anyway (another process shares the account), ``report_throttled`` halves the
+rate and pauses briefly; the rate then climbs back to the configured one over
+``recovery_seconds``.
+
+Time comes from ``anyio.current_time`` by default, so tests can run the bucket in virtual
+time (trio's ``MockClock``); any monotonic clock can be injected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+from ._constants import DEFAULT_BURST, DEFAULT_QPS
+from ._errors import ValidationError
+
+__all__ = ["RateLimiter", "TokenBucket", "Unlimited"]
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """What the client needs from a limiter. Share one object between clients of an account."""
+
+    async def acquire(self, action: str | None = None) -> None:
+        """Wait until one more request of ``action`` may be sent, and take its token."""
+
+    def report_throttled(self, retry_after: float | None = None) -> None:
+        """Tell the limiter the service refused a request for flow control."""
+
+
+class Unlimited:
+    """A limiter that never waits (``qps=None``)."""
+
+    async def acquire(self, action: str | None = None) -> None:
+        """Return at once (still a checkpoint, so a cancelled caller notices)."""
+        await anyio.lowlevel.checkpoint()
+
+    def report_throttled(self, retry_after: float | None = None) -> None:
+        """Ignore the report: there is no rate to lower."""
+
+    def __repr__(self) -> str:
+        return "Unlimited()"
+
+
+class TokenBucket:
+    """A token bucket of ``rate`` tokens per second holding at most ``burst`` tokens.
+
+    >>> bucket = TokenBucket(10.0)      # the service's quota, evenly spaced
+    >>> bucket.rate
+    10.0
+
+    Pass the same bucket to every ``OTAClient`` that uses one account in this process.
+    ``adaptive=False`` keeps the rate fixed even when the service throttles.
+    """
+
+    def __init__(
+        self,
+        rate: float = DEFAULT_QPS,
+        *,
+        burst: int = DEFAULT_BURST,
+        adaptive: bool = True,
+        recovery_seconds: float = 10.0,
+        min_fraction: float = 0.1,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+            raise ValidationError(f"rate must be a positive number of requests/s, got {rate!r}")
+        if not isinstance(burst, int) or burst < 1:
+            raise ValidationError(f"burst must be an integer >= 1, got {burst!r}")
+        self._rate = float(rate)
+        self._burst = burst
+        self._adaptive = adaptive
+        self._recovery_seconds = recovery_seconds
+        self._min_fraction = min_fraction
+        self._clock = clock or anyio.current_time
+        self._lock = anyio.Lock()
+        self._tat: float | None = None  # theoretical arrival time of the next request
+        self._fraction = 1.0  # share of the configured rate in force (adaptive)
+        self._fraction_at = 0.0
+        self._last_cut = -math.inf
+        self.granted = 0
+        """Tokens handed out so far."""
+        self.throttled = 0
+        """Throttling answers reported so far."""
+
+    @property
+    def rate(self) -> float:
+        """The configured rate, in requests per second."""
+        return self._rate
+
+    @property
+    def current_rate(self) -> float:
+        """The rate in force now: lower than ``rate`` for a while after throttling."""
+        return self._rate * self._fraction
+
+    async def acquire(self, action: str | None = None) -> None:
+        """Wait for a token. FIFO; a waiter cancelled here consumes nothing."""
+        async with self._lock:
+            now = self._clock()
+            interval = self._interval(now)
+            tat = now if self._tat is None else self._tat
+            wait = tat - (self._burst - 1) * interval - now
+            if wait > 0:
+                await anyio.sleep(wait)
+                now = self._clock()
+            else:
+                await anyio.lowlevel.checkpoint()
+            # From the real grant time when we are late: no catching up in a burst.
+            self._tat = max(tat, now) + interval
+            self.granted += 1
+
+    def report_throttled(self, retry_after: float | None = None) -> None:
+        """Halve the rate (at most once a second) and pause ``retry_after`` or one interval."""
+        self.throttled += 1
+        if not self._adaptive:
+            return
+        now = self._clock()
+        self._recover(now)
+        if now - self._last_cut >= 1.0:
+            self._fraction = max(self._fraction / 2, self._min_fraction)
+            self._last_cut = now
+        pause = retry_after if retry_after is not None else 1.0 / self.current_rate
+        self._tat = max(self._tat or now, now + pause)
+
+    def _interval(self, now: float) -> float:
+        self._recover(now)
+        return 1.0 / (self._rate * self._fraction)
+
+    def _recover(self, now: float) -> None:
+        if self._fraction < 1.0:
+            climbed = (now - self._fraction_at) / self._recovery_seconds
+            self._fraction = min(1.0, self._fraction + max(climbed, 0.0))
+        self._fraction_at = now
+
+    def __repr__(self) -> str:
+        return f"TokenBucket(rate={self._rate}, burst={self._burst}, adaptive={self._adaptive})"

@@ -1,0 +1,651 @@
+"""The operation table: one declarative entry per API action.
+
+An ``Operation`` says everything the client needs to call an action: its wire name, HTTP
+method, parameters (wire names, kinds, limits), what the answer holds (``Paged``, ``Listed``,
+``Single`` or ``EnvelopeOnly``), and its retry class from the reference:
+
+* ``read``   - read-only, retried freely;
+* ``ticket`` - hands out a fresh upload ticket, no lasting change, retried freely;
+* ``create`` - creates something; retried only when the request surely never arrived;
+* ``mutate`` - changes or deletes; retried only when the request surely never arrived.
+
+Signing, validation, the call and the decoding are the client's generic machinery, driven
+by these entries. Adding an action is one entry here, one model if it returns a new shape,
+and one typed method on the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from ._decode import DecodeProblem, get_key, structure
+from ._errors import ValidationError
+from ._models import (
+    Acknowledged,
+    CreatedFirmware,
+    CreatedJob,
+    DownloadProtocol,
+    Firmware,
+    FirmwareDetail,
+    GroupType,
+    OTAJob,
+    OTAJobDetail,
+    OTAModule,
+    OTAModuleVersion,
+    OTATask,
+    Page,
+    SignMethod,
+    TargetSelection,
+    TaskStatus,
+    UploadTicket,
+)
+from ._params import Bool, Enum_, Int, Millis, Param, Repeat, Str, Structs
+
+__all__ = ["OPERATIONS", "EnvelopeOnly", "Listed", "Operation", "Paged", "Single"]
+
+READ, TICKET, CREATE, MUTATE = "read", "ticket", "create", "mutate"
+
+
+# --------------------------------------------------------------------------- result shapes
+
+
+def _dig(body: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = body
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = get_key(value, key)
+    return value
+
+
+@attrs.frozen
+class Paged:
+    """A paged list: items at ``path``, paging keys at the top level."""
+
+    item: type[Any]
+    path: tuple[str, ...]
+    max_page_size: int
+    max_offset: int | None = None  # CurrentPage * PageSize limit, where documented
+    id_field: str = ""
+
+    def decode(self, body: Mapping[str, Any], request_id: str | None) -> Page[Any]:
+        """Build the ``Page`` of ``body``."""
+        items = structure(_dig(body, self.path), list[self.item])  # type: ignore[name-defined]
+        total = _paging_int(body, "Total")
+        page_size = _paging_int(body, "PageSize")
+        current = _paging_int(body, "CurrentPage")
+        count = get_key(body, "PageCount")
+        if count is None:
+            page_count = -(-total // page_size) if page_size else 0
+        else:
+            page_count = _paging_int(body, "PageCount")
+        return Page(items, total, page_count, current, page_size, request_id)
+
+
+_MAX_PAGING_VALUE = 10**9
+
+
+def _paging_int(body: Mapping[str, Any], key: str) -> int:
+    raw = get_key(body, key)
+    if raw is None:
+        raise DecodeProblem(f"paging key {key} is missing")
+    value = structure(raw, int)
+    if not 0 <= value <= _MAX_PAGING_VALUE:
+        raise DecodeProblem(f"paging key {key} is out of range: {value}")
+    return value
+
+
+@attrs.frozen
+class Listed:
+    """An unpaged list at ``path``."""
+
+    item: type[Any]
+    path: tuple[str, ...]
+
+    def decode(self, body: Mapping[str, Any], request_id: str | None) -> list[Any]:
+        """Return the list of items in ``body``."""
+        return structure(_dig(body, self.path), list[self.item])  # type: ignore[name-defined]
+
+
+@attrs.frozen
+class Single:
+    """One struct at ``path`` (``Data`` or ``FirmwareInfo``)."""
+
+    model: type[Any]
+    path: tuple[str, ...]
+
+    def decode(self, body: Mapping[str, Any], request_id: str | None) -> Any:
+        """Return the model in ``body``, with the request id when the model has one."""
+        data = _dig(body, self.path)
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise DecodeProblem(f"{'.'.join(self.path)} is not an object")
+        result = structure(dict(data), self.model)
+        if any(f.name == "request_id" for f in attrs.fields(self.model)):
+            result = attrs.evolve(result, request_id=request_id)
+        return result
+
+
+@attrs.frozen
+class EnvelopeOnly:
+    """An answer with nothing but the envelope."""
+
+    def decode(self, body: Mapping[str, Any], request_id: str | None) -> Acknowledged:
+        """Return the acknowledgement."""
+        return Acknowledged(request_id)
+
+
+Result = Paged | Listed | Single | EnvelopeOnly
+
+
+# --------------------------------------------------------------------------- operations
+
+Check = Callable[[Mapping[str, Any]], str | None]
+
+
+@attrs.frozen
+class Operation:
+    """One API action, as data."""
+
+    action: str
+    retry_class: str
+    result: Result
+    params: tuple[Param, ...] = ()
+    method: str = "POST"
+    checks: tuple[Check, ...] = ()
+    how_to_check: str = ""
+    """For writes: how a caller finds out whether an ambiguous call took effect."""
+
+    @property
+    def is_read(self) -> bool:
+        """Whether the action may be retried after any transient failure."""
+        return self.retry_class in (READ, TICKET)
+
+    @property
+    def paged(self) -> Paged | None:
+        """The paging shape, for paged actions."""
+        return self.result if isinstance(self.result, Paged) else None
+
+    def encode(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Validate ``values`` (keyword arguments by Python name) into wire parameters."""
+        wire: dict[str, str] = {}
+        for param in self._all_params():
+            wire.update(param.encode(values.get(param.name), self.action))
+        for check in self.checks:
+            problem = check(values)
+            if problem:
+                raise ValidationError(problem, action=self.action)
+        return wire
+
+    def _all_params(self) -> Iterator[Param]:
+        yield from self.params
+        paged = self.paged
+        if paged is not None:
+            yield Int("CurrentPage", required=True, low=1)
+            yield Int("PageSize", required=True, low=1, high=paged.max_page_size)
+        yield Str("IotInstanceId")
+
+    @property
+    def argument_names(self) -> frozenset[str]:
+        """Python keyword names this action takes."""
+        return frozenset(p.name for p in self._all_params())
+
+
+# --------------------------------------------------------------------------- cross-field rules
+
+
+def _requires(field: str, when: str, value: str, message: str) -> Check:
+    def check(values: Mapping[str, Any]) -> str | None:
+        given = values.get(when)
+        chosen = given is not None and str(getattr(given, "value", given)).upper() == value
+        return message if chosen and values.get(field) in (None, "", []) else None
+
+    return check
+
+
+def _together(first: str, second: str) -> Check:
+    def check(values: Mapping[str, Any]) -> str | None:
+        if values.get(first) is not None and values.get(second) is None:
+            return f"{second} is required when {first} is given"
+        return None
+
+    return check
+
+
+def _one_of(*names: str, at_most_one: bool = False, at_least_one: bool = True) -> Check:
+    def check(values: Mapping[str, Any]) -> str | None:
+        given = [n for n in names if values.get(n) not in (None, False, [], "")]
+        if at_least_one and not given:
+            return f"at least one of {', '.join(names)} is required"
+        if at_most_one and len(given) > 1:
+            return f"give only one of {', '.join(names)}"
+        return None
+
+    return check
+
+
+def _max_offset(limit: int) -> Check:
+    def check(values: Mapping[str, Any]) -> str | None:
+        page, size = values.get("current_page"), values.get("page_size")
+        if isinstance(page, int) and isinstance(size, int) and page * size > limit:
+            return f"current_page * page_size must be at most {limit}, got {page * size}"
+        return None
+
+    return check
+
+
+def _specific_targets(values: Mapping[str, Any]) -> str | None:
+    selection = values.get("target_selection")
+    if selection is None or str(getattr(selection, "value", selection)).upper() != "SPECIFIC":
+        return None
+    names, file_url = values.get("target_device_names"), values.get("dn_list_file_url")
+    if not names and not file_url:
+        return "SPECIFIC needs target_device_names or dn_list_file_url"
+    if names and file_url:
+        return "give target_device_names or dn_list_file_url, not both"
+    return None
+
+
+def _device(values: Mapping[str, Any]) -> str | None:
+    if values.get("iot_id"):
+        return None
+    if values.get("product_key") and values.get("device_name"):
+        return None
+    return "give iot_id, or product_key and device_name"
+
+
+# --------------------------------------------------------------------------- the table
+
+_TAGS = Structs("Tag", ("Key", "Value"), max_items=10)
+_JOB_COMMON = (
+    Int("RetryInterval", choices=(0, 10, 30, 60, 1440)),
+    Int("RetryCount", choices=(1, 2, 5)),
+    Int("TimeoutInMinutes", low=1, high=1440),
+    Int("MaximumPerMinute", low=10, high=10000),
+    Int("OverwriteMode", choices=(1, 2)),
+    Bool("MultiModuleMode"),
+    Bool("NeedPush"),
+    Bool("NeedConfirm"),
+    Enum_("DownloadProtocol", DownloadProtocol),
+    _TAGS,
+)
+_CREATED_JOB = Single(CreatedJob, ("Data",))
+_JOBS = ("Data", "SimpleOTAJobInfo")
+_TASKS = ("Data", "SimpleOTATaskInfo")
+_CHECK_JOBS = (
+    "Check with list_ota_job_by_firmware(firmware_id=...) whether the job exists "
+    "before creating it again."
+)
+
+
+def _op(op: Operation) -> tuple[str, Operation]:
+    return op.action, op
+
+
+OPERATIONS: dict[str, Operation] = dict(
+    [
+        # ------------------------------------------------------------ firmware
+        _op(
+            Operation(
+                "GenerateOTAUploadURL",
+                TICKET,
+                Single(UploadTicket, ("Data",)),
+                (Str("FileSuffix"),),
+            )
+        ),
+        _op(
+            Operation(
+                "CreateOTAFirmware",
+                CREATE,
+                Single(CreatedFirmware, ("Data",)),
+                (
+                    Str("FirmwareName", required=True, max_len=40),
+                    Str("DestVersion", required=True, max_len=64),
+                    Str("FirmwareUrl"),
+                    Structs(
+                        "MultiFiles", ("Name", "Url", "Size", "SignValue", "FileMd5"), max_items=20
+                    ),
+                    Str("ProductKey"),
+                    Str("FirmwareDesc", max_len=100),
+                    Str("FirmwareSign"),
+                    Int("FirmwareSize", low=0),
+                    Enum_("SignMethod", SignMethod),
+                    Int("Type", choices=(0, 1)),
+                    Str("SrcVersion"),
+                    Str("ModuleName"),
+                    Bool("NeedToVerify"),
+                    Str("Udi", max_len=4096),
+                ),
+                checks=(
+                    _one_of("firmware_url", "multi_files", at_most_one=True),
+                    lambda v: (
+                        "src_version is required when type is 1 (a delta package)"
+                        if v.get("type") == 1 and not v.get("src_version")
+                        else None
+                    ),
+                ),
+                how_to_check="Check with list_ota_firmware(...) whether the package exists "
+                "before creating it again.",
+            )
+        ),
+        _op(
+            Operation(
+                "ModifyOTAFirmware",
+                MUTATE,
+                EnvelopeOnly(),
+                (
+                    Str("FirmwareId", required=True),
+                    Str("ProductKey", required=True),
+                    Str("FirmwareName"),
+                    Str("FirmwareDesc"),
+                    Str("FirmwareUdi"),
+                ),
+                how_to_check="Read the package with query_ota_firmware(firmware_id=...).",
+            )
+        ),
+        _op(
+            Operation(
+                "DeleteOTAFirmware",
+                MUTATE,
+                EnvelopeOnly(),
+                (Str("FirmwareId", required=True),),
+                how_to_check="Check with query_ota_firmware(firmware_id=...) whether it is gone.",
+            )
+        ),
+        _op(
+            Operation(
+                "ListOTAFirmware",
+                READ,
+                Paged(
+                    Firmware, ("FirmwareInfo", "SimpleFirmwareInfo"), 100, id_field="firmware_id"
+                ),
+                (Str("ProductKey"), Str("DestVersion")),
+            )
+        ),
+        _op(
+            Operation(
+                "QueryOTAFirmware",
+                READ,
+                Single(FirmwareDetail, ("FirmwareInfo",)),
+                (Str("FirmwareId", required=True),),
+            )
+        ),
+        # ------------------------------------------------------------ jobs
+        _op(
+            Operation(
+                "CreateOTAVerifyJob",
+                CREATE,
+                _CREATED_JOB,
+                (
+                    Str("FirmwareId", required=True),
+                    Str("ProductKey", required=True),
+                    Repeat("TargetDeviceName", required=True, max_items=10),
+                    Int("TimeoutInMinutes", low=1, high=1440),
+                    Bool("NeedPush"),
+                    Bool("NeedConfirm"),
+                    Enum_("DownloadProtocol", DownloadProtocol),
+                    _TAGS,
+                ),
+                how_to_check=_CHECK_JOBS,
+            )
+        ),
+        _op(
+            Operation(
+                "CreateOTAStaticUpgradeJob",
+                CREATE,
+                _CREATED_JOB,
+                (
+                    Str("FirmwareId", required=True),
+                    Str("ProductKey", required=True),
+                    Enum_("TargetSelection", TargetSelection, required=True),
+                    Repeat("SrcVersion"),
+                    Repeat("TargetDeviceName", max_items=200),
+                    Str("DnListFileUrl"),
+                    Str("GrayPercent"),
+                    Str("GroupId"),
+                    Enum_("GroupType", GroupType),
+                    Millis("ScheduleTime"),
+                    Millis("ScheduleFinishTime"),
+                    *_JOB_COMMON,
+                ),
+                checks=(
+                    _requires(
+                        "gray_percent", "target_selection", "GRAY", "GRAY needs gray_percent"
+                    ),
+                    _requires("group_id", "target_selection", "GROUP", "GROUP needs group_id"),
+                    _requires("group_type", "target_selection", "GROUP", "GROUP needs group_type"),
+                    _specific_targets,
+                    _together("retry_interval", "retry_count"),
+                ),
+                how_to_check=_CHECK_JOBS,
+            )
+        ),
+        _op(
+            Operation(
+                "CreateOTADynamicUpgradeJob",
+                CREATE,
+                _CREATED_JOB,
+                (
+                    Str("FirmwareId", required=True),
+                    Str("ProductKey", required=True),
+                    Repeat("SrcVersion", max_items=10),
+                    Str("GroupId"),
+                    Enum_("GroupType", GroupType),
+                    Int("DynamicMode", choices=(1, 2)),
+                    *_JOB_COMMON,
+                ),
+                checks=(_together("retry_interval", "retry_count"),),
+                how_to_check=_CHECK_JOBS,
+            )
+        ),
+        _op(
+            Operation(
+                "UpdateOTAJob",
+                MUTATE,
+                EnvelopeOnly(),
+                (
+                    Str("JobId", required=True),
+                    Enum_("TargetSelection", TargetSelection, required=True),
+                    Str("UpgradeType", required=True),
+                    Int("MaximumPerMinute", required=True, low=10, high=10000),
+                    Int("TimeoutInMinutes", low=1, high=1440),
+                    Repeat("SrcVersionList"),
+                    Structs("Tags", ("Key", "Value"), max_items=10),
+                ),
+                how_to_check="Read the job with query_ota_job(job_id=...).",
+            )
+        ),
+        _op(
+            Operation(
+                "QueryOTAJob",
+                READ,
+                Single(OTAJobDetail, ("Data",)),
+                (Str("JobId", required=True),),
+            )
+        ),
+        _op(
+            Operation(
+                "ListOTAJobByFirmware",
+                READ,
+                Paged(OTAJob, _JOBS, 200, id_field="job_id"),
+                (Str("FirmwareId", required=True),),
+            )
+        ),
+        _op(
+            Operation(
+                "ListOTAJobByDevice",
+                READ,
+                Paged(OTAJob, _JOBS, 100, id_field="job_id"),
+                (
+                    Str("FirmwareId", required=True),
+                    Str("ProductKey", required=True),
+                    Str("DeviceName", required=True),
+                ),
+            )
+        ),
+        # ------------------------------------------------------------ tasks
+        _op(
+            Operation(
+                "ListOTATaskByJob",
+                READ,
+                Paged(OTATask, _TASKS, 100, max_offset=100_000, id_field="task_id"),
+                (
+                    Str("JobId", required=True),
+                    Enum_("TaskStatus", TaskStatus),
+                    Repeat("DeviceNames", max_items=50),
+                ),
+                checks=(_max_offset(100_000),),
+            )
+        ),
+        _op(
+            Operation(
+                "CancelOTAStrategyByJob",
+                MUTATE,
+                EnvelopeOnly(),
+                (Str("JobId", required=True),),
+                how_to_check="Read the job with query_ota_job(job_id=...).",
+            )
+        ),
+        _op(
+            Operation(
+                "CancelOTATaskByJob",
+                MUTATE,
+                EnvelopeOnly(),
+                (
+                    Str("JobId", required=True),
+                    Bool("CancelScheduledTask"),
+                    Bool("CancelQueuedTask"),
+                    Bool("CancelNotifiedTask"),
+                    Bool("CancelInProgressTask"),
+                    Bool("CancelUnconfirmedTask"),
+                ),
+                checks=(
+                    _one_of(
+                        "cancel_scheduled_task",
+                        "cancel_queued_task",
+                        "cancel_notified_task",
+                        "cancel_in_progress_task",
+                        "cancel_unconfirmed_task",
+                    ),
+                ),
+                how_to_check="List the job's tasks with list_ota_task_by_job(job_id=...).",
+            )
+        ),
+        _op(
+            Operation(
+                "CancelOTATaskByDevice",
+                MUTATE,
+                EnvelopeOnly(),
+                (
+                    Str("ProductKey", required=True),
+                    Str("FirmwareId", required=True),
+                    Repeat("DeviceName", required=True),
+                    Str("JobId"),
+                ),
+                how_to_check="List the devices' unfinished tasks with "
+                "list_ota_unfinished_task_by_device(...).",
+            )
+        ),
+        _op(
+            Operation(
+                "ConfirmOTATask",
+                MUTATE,
+                EnvelopeOnly(),
+                (Repeat("TaskId", required=True, max_items=10),),
+                how_to_check="List the job's tasks with list_ota_task_by_job(job_id=...).",
+            )
+        ),
+        _op(
+            Operation(
+                "ListOTAUnfinishedTaskByDevice",
+                READ,
+                Listed(OTATask, _TASKS),
+                (
+                    Str("ProductKey"),
+                    Str("DeviceName"),
+                    Str("IotId"),
+                    Str("ModuleName"),
+                    Enum_("TaskStatus", TaskStatus),
+                    Repeat("TaskStatusList", enum=TaskStatus),
+                ),
+                checks=(_device,),
+            )
+        ),
+        _op(
+            Operation(
+                "ReupgradeOTATask",
+                MUTATE,
+                EnvelopeOnly(),
+                (Str("JobId", required=True), Repeat("TaskId", required=True)),
+                how_to_check="List the job's tasks with list_ota_task_by_job(job_id=...).",
+            )
+        ),
+        # ------------------------------------------------------------ modules
+        _op(
+            Operation(
+                "CreateOTAModule",
+                CREATE,
+                EnvelopeOnly(),
+                (
+                    Str("ProductKey", required=True),
+                    Str("ModuleName", required=True, max_len=64),
+                    Str("AliasName", max_len=64),
+                    Str("Desc", max_len=100),
+                ),
+                how_to_check="List the product's modules with list_ota_module_by_product(...).",
+            )
+        ),
+        _op(
+            Operation(
+                "UpdateOTAModule",
+                MUTATE,
+                EnvelopeOnly(),
+                (
+                    Str("ProductKey", required=True),
+                    Str("ModuleName", required=True),
+                    Str("AliasName", max_len=64),
+                    Str("Desc", max_len=100),
+                ),
+                how_to_check="List the product's modules with list_ota_module_by_product(...).",
+            )
+        ),
+        _op(
+            Operation(
+                "DeleteOTAModule",
+                MUTATE,
+                EnvelopeOnly(),
+                (Str("ProductKey", required=True), Str("ModuleName", required=True)),
+                how_to_check="List the product's modules with list_ota_module_by_product(...).",
+            )
+        ),
+        _op(
+            Operation(
+                "ListOTAModuleByProduct",
+                READ,
+                Listed(OTAModule, ("Data",)),
+                (Str("ProductKey", required=True),),
+                method="GET",
+            )
+        ),
+        _op(
+            Operation(
+                "ListOTAModuleVersionsByDevice",
+                READ,
+                Paged(OTAModuleVersion, ("Data", "SimpleOTAModuleInfo"), 200),
+                (Str("IotId"), Str("ProductKey"), Str("DeviceName")),
+                checks=(_device,),
+            )
+        ),
+        _op(
+            Operation(
+                "GenerateDeviceNameListURL",
+                TICKET,
+                Single(UploadTicket, ("Data",)),
+            )
+        ),
+    ]
+)

@@ -1,0 +1,252 @@
+"""Request parameters: how each kind of argument is checked and written on the wire.
+
+A ``Param`` describes one wire parameter (its wire name, kind, whether it is required, its
+documented limits). ``Param.encode`` turns a Python value into ``(wire name, text)`` pairs,
+or raises ``ValidationError`` naming the argument. Rules the reference documents:
+
+* strings go on the wire unchanged; enumerations are upper-cased (``"all"`` -> ``ALL``);
+* integers in decimal, booleans as ``true``/``false``;
+* times (``ScheduleTime``) as 13-digit epoch milliseconds, from an aware ``datetime`` or an int;
+* repeat lists as ``Name.1``, ``Name.2``, ... and struct lists as ``Tag.1.Key``, ``Tag.1.Value``;
+* unset (``None``) parameters are left out entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+import attrs
+
+from ._errors import ValidationError
+
+__all__ = ["Bool", "Enum_", "Int", "Millis", "Param", "Repeat", "Str", "Structs", "snake_case"]
+
+
+def snake_case(name: str) -> str:
+    """``GenerateOTAUploadURL`` -> ``generate_ota_upload_url``; ``IotId`` -> ``iot_id``.
+
+    >>> snake_case("ListOTATaskByJob"), snake_case("DnListFileUrl")
+    ('list_ota_task_by_job', 'dn_list_file_url')
+    """
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+def _list_name(wire: str) -> str:
+    # Naming rule: plural of a singular wire name; "...s" and "...List" names kept as they are.
+    snake = snake_case(wire)
+    return snake if wire.endswith(("s", "List")) else f"{snake}s"
+
+
+@attrs.frozen
+class Param:
+    """One wire parameter of an action. Use the helpers ``Str``, ``Int``, ... to build one."""
+
+    wire: str
+    kind: str
+    required: bool = False
+    name: str = ""
+    low: int | None = None
+    high: int | None = None
+    choices: tuple[int, ...] | None = None
+    max_items: int | None = None
+    max_len: int | None = None
+    enum: type[StrEnum] | None = None
+    struct_fields: tuple[str, ...] = ()
+
+    def encode(self, value: Any, action: str) -> Iterator[tuple[str, str]]:
+        """Yield the wire pairs for ``value`` (nothing for ``None``), or raise ValidationError."""
+        if value is None:
+            if self.required:
+                raise ValidationError(f"{self.name} is required", action=action)
+            return
+        yield from _ENCODERS[self.kind](self, value, action)
+
+    def fail(self, action: str, problem: str) -> ValidationError:
+        """Build the ValidationError for this parameter."""
+        return ValidationError(f"{self.name} {problem}", action=action)
+
+
+def Str(wire: str, *, required: bool = False, max_len: int | None = None) -> Param:
+    """A free-form string parameter, sent unchanged."""
+    return Param(wire, "str", required, snake_case(wire), max_len=max_len)
+
+
+def Int(
+    wire: str,
+    *,
+    required: bool = False,
+    low: int | None = None,
+    high: int | None = None,
+    choices: tuple[int, ...] | None = None,
+    name: str | None = None,
+) -> Param:
+    """An integer parameter with an optional range or set of documented values."""
+    return Param(wire, "int", required, name or snake_case(wire), low, high, choices)
+
+
+def Bool(wire: str, *, required: bool = False) -> Param:
+    """A boolean parameter, sent as ``true``/``false``."""
+    return Param(wire, "bool", required, snake_case(wire))
+
+
+def Enum_(wire: str, enum: type[StrEnum], *, required: bool = False) -> Param:
+    """An upper-case enumerated parameter: enum members or strings in any case."""
+    return Param(wire, "enum", required, snake_case(wire), enum=enum)
+
+
+def Millis(wire: str, *, required: bool = False) -> Param:
+    """An epoch-milliseconds parameter: an aware ``datetime`` or an ``int`` of milliseconds."""
+    return Param(wire, "millis", required, snake_case(wire))
+
+
+def Repeat(
+    wire: str,
+    *,
+    required: bool = False,
+    max_items: int | None = None,
+    enum: type[StrEnum] | None = None,
+) -> Param:
+    """A repeat list (``Name.1``, ``Name.2``, ...) taking a Python list of strings."""
+    return Param(wire, "repeat", required, _list_name(wire), max_items=max_items, enum=enum)
+
+
+def Structs(
+    wire: str, fields: tuple[str, ...], *, required: bool = False, max_items: int | None = None
+) -> Param:
+    """A list of structs (``Tag.1.Key``, ``Tag.1.Value``, ...)."""
+    return Param(
+        wire, "structs", required, _list_name(wire), max_items=max_items, struct_fields=fields
+    )
+
+
+# --------------------------------------------------------------------------- encoders
+
+
+def _encode_str(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, Enum):
+        value = value.value
+    if not isinstance(value, str):
+        raise p.fail(action, f"must be a string, got {type(value).__name__}")
+    if value == "" and p.required:
+        raise p.fail(action, "must not be empty")
+    if p.max_len is not None and len(value) > p.max_len:
+        raise p.fail(action, f"must be at most {p.max_len} characters, got {len(value)}")
+    yield p.wire, value
+
+
+def _check_int(p: Param, value: Any, action: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise p.fail(action, f"must be an integer, got {type(value).__name__}")
+    if p.low is not None and value < p.low:
+        raise p.fail(action, f"must be at least {p.low}, got {value}")
+    if p.high is not None and value > p.high:
+        raise p.fail(action, f"must be at most {p.high}, got {value}")
+    if p.choices is not None and value not in p.choices:
+        allowed = ", ".join(map(str, p.choices))
+        raise p.fail(action, f"must be one of {allowed}, got {value}")
+    return value
+
+
+def _encode_int(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    yield p.wire, str(_check_int(p, value, action))
+
+
+def _encode_bool(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    if not isinstance(value, bool):
+        raise p.fail(action, f"must be True or False, got {value!r}")
+    yield p.wire, "true" if value else "false"
+
+
+def _enum_text(p: Param, value: Any, action: str) -> str:
+    assert p.enum is not None
+    text = value.value if isinstance(value, Enum) else value
+    if not isinstance(text, str) or not text.strip():
+        raise p.fail(action, f"must be one of {_enum_values(p)}, got {value!r}")
+    upper = text.strip().upper()
+    if upper not in p.enum.__members__.values():
+        raise p.fail(action, f"must be one of {_enum_values(p)}, got {value!r}")
+    return upper
+
+
+def _enum_values(p: Param) -> str:
+    assert p.enum is not None
+    return ", ".join(m.value for m in p.enum)
+
+
+def _encode_enum(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    yield p.wire, _enum_text(p, value, action)
+
+
+def _encode_millis(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise p.fail(action, "must be a timezone-aware datetime (or epoch milliseconds)")
+        millis = round(value.timestamp() * 1000)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        millis = value
+    else:
+        raise p.fail(action, f"must be an aware datetime or epoch milliseconds, got {value!r}")
+    if not 10**12 <= millis < 10**13:
+        raise p.fail(action, f"must be a 13-digit epoch-milliseconds time, got {millis}")
+    yield p.wire, str(millis)
+
+
+def _as_list(p: Param, value: Any, action: str) -> Sequence[Any]:
+    # A bare string is iterable too; taking it as a list of characters would be a silent bug.
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | set | frozenset):
+        raise p.fail(action, f"must be a list, got {type(value).__name__}")
+    items = list(value)
+    if p.required and not items:
+        raise p.fail(action, "must not be empty")
+    if p.max_items is not None and len(items) > p.max_items:
+        raise p.fail(action, f"takes at most {p.max_items} items, got {len(items)}")
+    return items
+
+
+def _encode_repeat(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    for index, item in enumerate(_as_list(p, value, action), start=1):
+        if p.enum is not None:
+            text = _enum_text(p, item, action)
+        elif isinstance(item, str) and item:
+            text = item
+        else:
+            raise p.fail(action, f"item {index} must be a non-empty string, got {item!r}")
+        yield f"{p.wire}.{index}", text
+
+
+def _encode_structs(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    for index, item in enumerate(_as_list(p, value, action), start=1):
+        values = _struct_values(p, item, action, index)
+        for field, field_value in zip(p.struct_fields, values, strict=True):
+            if field_value is None:
+                continue
+            if isinstance(field_value, bool) or not isinstance(field_value, str | int):
+                raise p.fail(action, f"item {index} {field} must be a string, got {field_value!r}")
+            yield f"{p.wire}.{index}.{field}", str(field_value)
+
+
+def _struct_values(p: Param, item: Any, action: str, index: int) -> tuple[Any, ...]:
+    if attrs.has(type(item)):
+        return tuple(getattr(item, snake_case(f), None) for f in p.struct_fields)
+    if isinstance(item, dict):
+        return tuple(item.get(snake_case(f), item.get(f)) for f in p.struct_fields)
+    if isinstance(item, tuple | list) and len(item) <= len(p.struct_fields):
+        return tuple(item) + (None,) * (len(p.struct_fields) - len(item))
+    raise p.fail(action, f"item {index} must be a {'/'.join(p.struct_fields)} object or tuple")
+
+
+_ENCODERS = {
+    "str": _encode_str,
+    "int": _encode_int,
+    "bool": _encode_bool,
+    "enum": _encode_enum,
+    "millis": _encode_millis,
+    "repeat": _encode_repeat,
+    "structs": _encode_structs,
+}

@@ -1,0 +1,111 @@
+"""When to try again, and how long to wait: classification as tables, backoff as one function.
+
+Failures fall into four kinds (``Failure.kind``):
+
+* ``not_sent``  - the request surely never reached the service (connection refused, no pooled
+                  connection in time): any action may be retried.
+* ``throttled`` - the service refused it for flow control, so it did nothing: any action may be
+                  retried, and the limiter is told to slow down.
+* ``transient`` - the service may or may not have acted (timeouts, dropped connections, 5xx,
+                  ``ServiceUnavailable``/system codes, a truncated body): reads are retried,
+                  writes are not (their outcome is unknown).
+* ``fatal``     - retrying cannot help (signature, access key, invalid parameter, not found).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import attrs
+import httpx
+
+from ._constants import (
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_BACKOFF_CAP,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_AFTER_CAP,
+)
+from ._errors import ValidationError
+
+__all__ = ["RetryPolicy", "is_throttling_code", "is_transient_code", "kind_of_transport_error"]
+
+_THROTTLING_PREFIXES = ("throttling", "requestthrottled", "flowcontrol", "toomanyrequests")
+_TRANSIENT_CODES = frozenset(
+    code.lower()
+    for code in (
+        "ServiceUnavailable",
+        "ServiceUnavailableTemporary",
+        "InternalError",
+        "InternalServerError",
+        "ServerBusy",
+        "SystemBusy",
+        "Service.Unavailable",
+        "RequestTimeout",
+        "GatewayTimeout",
+    )
+)
+# The IoT error-code page: iot.system.* and iot.Sre.* are system errors, "try again later".
+_TRANSIENT_PREFIXES = ("iot.system.", "iot.sre.")
+
+
+def is_throttling_code(code: str | None) -> bool:
+    """Whether an error code is a flow-control refusal.
+
+    >>> is_throttling_code("Throttling.User"), is_throttling_code("InvalidParameter")
+    (True, False)
+    """
+    return bool(code) and code.lower().startswith(_THROTTLING_PREFIXES)  # type: ignore[union-attr]
+
+
+def is_transient_code(code: str | None, http_status: int) -> bool:
+    """Whether an error may go away on its own (reads are retried on it)."""
+    if http_status >= 500 or http_status == 429:
+        return True
+    if not code:
+        return False
+    folded = code.lower()
+    return folded in _TRANSIENT_CODES or folded.startswith(_TRANSIENT_PREFIXES)
+
+
+def kind_of_transport_error(exc: httpx.TransportError) -> str:
+    """``not_sent`` when the request cannot have reached the service, else ``transient``."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return "not_sent"
+    return "transient"
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How often and how patiently a call is retried.
+
+    ``max_attempts`` counts the first try. ``deadline`` (seconds) bounds the whole call,
+    retries and waits included; it is checked before each wait, so a call may overrun it
+    by at most one request's timeout. Waits are exponential with full jitter,
+    ``uniform(0, min(backoff_cap, backoff_base * 2**n))``, and never shorter than a
+    server-given retry hint (capped at ``retry_after_cap``).
+
+    >>> RetryPolicy(max_attempts=3, deadline=60.0).max_attempts
+    3
+    """
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    deadline: float | None = None
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    backoff_cap: float = DEFAULT_BACKOFF_CAP
+    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+    random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise ValidationError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValidationError(f"deadline must be positive seconds, got {self.deadline!r}")
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` starts at 1)."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        wait: float = self.random() * ceiling
+        if retry_after is not None and retry_after > 0:
+            wait = max(wait, min(retry_after, self.retry_after_cap))
+        return wait

@@ -1,0 +1,64 @@
+"""Request counters, for tests and for watching a client's behaviour."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+
+__all__ = ["SimulatorStats"]
+
+
+@attrs.define
+class SimulatorStats:
+    """Counters kept by a :class:`~otaclient.simulator.Simulator`.
+
+    * ``requests``: every HTTP request that reached the app;
+    * ``accepted``: passed verification and quota (the action was dispatched or faulted);
+    * ``throttled``: refused with ``Throttling.User`` (not counted against the quota);
+    * ``rejected``: refused by other gateway checks (signature, nonce, timestamp, ...);
+    * ``business_errors``: accepted requests answered ``Success=false``;
+    * ``per_action`` / ``throttled_per_action``: by action name;
+    * ``errors_by_code``: every error answer (gateway or business) by code;
+    * ``faults``: injected faults by kind (``http_500``, ``http_503``, ``system_error``,
+      ``drop``, ``truncate``).
+    """
+
+    requests: int = 0
+    accepted: int = 0
+    throttled: int = 0
+    rejected: int = 0
+    business_errors: int = 0
+    per_action: Counter[str] = attrs.field(factory=Counter)
+    throttled_per_action: Counter[str] = attrs.field(factory=Counter)
+    errors_by_code: Counter[str] = attrs.field(factory=Counter)
+    faults: Counter[str] = attrs.field(factory=Counter)
+
+    @property
+    def faults_injected(self) -> int:
+        """Total number of injected faults."""
+        return sum(self.faults.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain-dict copy, safe to keep while the simulator goes on counting."""
+        return {
+            "requests": self.requests,
+            "accepted": self.accepted,
+            "throttled": self.throttled,
+            "rejected": self.rejected,
+            "business_errors": self.business_errors,
+            "per_action": dict(self.per_action),
+            "throttled_per_action": dict(self.throttled_per_action),
+            "errors_by_code": dict(self.errors_by_code),
+            "faults": dict(self.faults),
+        }
+
+    def reset(self) -> None:
+        """Zero every counter."""
+        self.requests = self.accepted = self.throttled = self.rejected = 0
+        self.business_errors = 0
+        self.per_action.clear()
+        self.throttled_per_action.clear()
+        self.errors_by_code.clear()
+        self.faults.clear()
