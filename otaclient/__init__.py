@@ -7,6 +7,7 @@
 ...             print(job.job_id, job.job_status)
 """
 
+from . import _logging
 from ._client import OTAClient
 from ._credentials import Credentials
 from ._errors import (
@@ -48,6 +49,8 @@ from ._models import (
 from ._retry import RetryPolicy
 
 __version__ = "0.1.0"
+
+_logging.install()
 
 __all__ = [
     "APIError",

@@ -6,16 +6,21 @@ task group, never inside the caller's async generator: a task group must not sta
 across a ``yield`` (trio #264, PEP 789), so the generator only receives from a memory stream.
 
 The producer keeps at most ``pages_ahead`` pages fetched or in flight beyond the one the
-caller is reading, and hands pages over in page order. Memory is bounded by those pages,
+caller is reading and hands pages over in page order, so memory is bounded by those pages
 however many pages there are.
+
+The guarantee, when the list changes while we read it (``Total`` moves between pages):
+items slide across page boundaries, so one could be read twice or not at all. Every item
+yielded is remembered by id (up to ``max_tracked`` ids); duplicates are dropped, and once a
+pass has seen ``Total`` move, the whole list is read again and only unseen items are
+yielded, until a pass sees a stable list. A harvest that cannot give that guarantee (the
+list keeps changing, or is too large to remember) raises ``HarvestError`` instead of
+returning a list that may be missing items.
 
 When the caller stops early (``break``, an exception, a cancel scope), the generator's
 ``finally`` cancels the producer; nothing is left running. When a page keeps failing after
-its retries, the producer stops fetching and the caller gets a ``HarvestError`` naming the
-page, with the cause chained. Every item is yielded exactly once while the list does not
-change; when it changes under us (``Total`` moves), items that slide across a page boundary
-into a page already read would be seen twice and are dropped by id (a window of the last
-pages' ids), and pages that appear are fetched too.
+its retries, the other fetches are cancelled and the caller gets a ``HarvestError`` naming
+the page, with the cause chained.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import anyio
 import attrs
@@ -38,21 +43,9 @@ __all__ = ["harvest"]
 
 log = logging.getLogger("otaclient")
 
-T = TypeVar("T")
 FetchPage = Callable[[int], Awaitable[Page[Any]]]
-
-
-@attrs.define
-class _Slot:
-    number: int
-    done: anyio.Event = attrs.field(factory=anyio.Event)
-    page: Page[Any] | None = None
-    error: BaseException | None = None
-
-
-@attrs.frozen
-class _Failed:
-    error: BaseException
+DEFAULT_MAX_PASSES = 3
+DEFAULT_MAX_TRACKED = 250_000
 
 
 async def harvest(
@@ -62,27 +55,60 @@ async def harvest(
     id_field: str,
     pages_ahead: int,
     task_group: TaskGroup | None,
+    max_passes: int = DEFAULT_MAX_PASSES,
+    max_tracked: int = DEFAULT_MAX_TRACKED,
 ) -> AsyncIterator[Any]:
-    """Yield every item of every page, in page order.
+    """Yield every item of every page once, in page order.
 
     ``task_group`` is the client's; without one (a client not entered with ``async with``)
-    the pages are fetched one after another, which is correct but slower.
+    pages are fetched one after another, which is correct but slower.
     """
-    dedupe = _RecentIds(id_field)
-    first = await _fetch_or_fail(fetch, 1, action)
-    for item in dedupe.fresh(first.items):
+    seen = _SeenIds(id_field, max_tracked)
+    for pass_number in range(1, max_passes + 1):
+        state = _State(action)
+        async with contextlib.aclosing(_one_pass(fetch, state, pages_ahead, task_group)) as items:
+            async for item in items:
+                if seen.first_time(item):
+                    yield item
+        if not state.moved:
+            return
+        if not id_field or seen.overflowed:
+            raise HarvestError(
+                f"the list changed while it was read (Total {state.first_total} -> "
+                f"{state.last_total}) and is too large to re-read against the items already "
+                "yielded; some items may have been missed. Narrow the query and run it again.",
+                action=action,
+            )
+        log.warning(
+            "%s: the list changed during pass %d (Total %d -> %d); reading it again",
+            action,
+            pass_number,
+            state.first_total,
+            state.last_total,
+        )
+    raise HarvestError(
+        f"the list kept changing over {max_passes} passes; some items may have been missed",
+        action=action,
+    )
+
+
+async def _one_pass(
+    fetch: FetchPage, state: _State, pages_ahead: int, task_group: TaskGroup | None
+) -> AsyncGenerator[Any, None]:
+    first = await _fetch_or_fail(fetch, 1, state.action)
+    state.start(first)
+    for item in first.items:
         yield item
-    if first.page_count <= 1:
+    if state.last_page <= 1:
         return
-    state = _State(first.total, first.page_count, action)
     if task_group is None:
-        page_number = 2
-        while page_number <= state.last_page:
-            page = await _fetch_or_fail(fetch, page_number, action)
+        number = 2
+        while number <= state.last_page:
+            page = await _fetch_or_fail(fetch, number, state.action)
             state.observe(page)
-            for item in dedupe.fresh(page.items):
+            for item in page.items:
                 yield item
-            page_number += 1
+            number += 1
         return
 
     send, receive = anyio.create_memory_object_stream[list[Any] | _Failed](1)
@@ -93,7 +119,7 @@ async def harvest(
             async for chunk in receive:
                 if isinstance(chunk, _Failed):
                     raise chunk.error
-                for item in dedupe.fresh(chunk):
+                for item in chunk:
                     yield item
     finally:
         producer_scope.cancel()
@@ -106,23 +132,42 @@ async def _fetch_or_fail(fetch: FetchPage, number: int, action: str) -> Page[Any
         raise HarvestError(str(exc), action=action, page=number) from exc
 
 
+def _last_page(page: Page[Any]) -> int:
+    # Trust Total over an under-reported PageCount: one page too many is harmless, one too
+    # few loses items.
+    derived = -(-page.total // page.page_size) if page.page_size else 0
+    return max(page.page_count, derived)
+
+
 @attrs.define
 class _State:
-    total: int
-    last_page: int
     action: str
+    first_total: int = 0
+    last_total: int = 0
+    last_page: int = 0
+    moved: bool = False
+
+    def start(self, first: Page[Any]) -> None:
+        self.first_total = self.last_total = first.total
+        self.last_page = _last_page(first)
 
     def observe(self, page: Page[Any]) -> None:
-        if page.total != self.total:
-            log.warning(
-                "%s: the list changed during the harvest (Total %d -> %d)",
-                self.action,
-                self.total,
-                page.total,
-            )
-            self.total = page.total
-        if page.page_count > self.last_page:
-            self.last_page = page.page_count
+        if page.total != self.last_total:
+            self.moved = True
+            self.last_total = page.total
+        self.last_page = max(self.last_page, _last_page(page))
+
+
+@attrs.frozen
+class _Failed:
+    error: BaseException
+
+
+@attrs.define
+class _Slot:
+    number: int
+    done: anyio.Event = attrs.field(factory=anyio.Event)
+    page: Page[Any] | None = None
 
 
 async def _produce(
@@ -158,14 +203,13 @@ async def _fan_out(
         nonlocal failure
         try:
             slot.page = await fetch(slot.number)
-        except OTAError as exc:
-            error = HarvestError(str(exc), action=state.action, page=slot.number)
-            error.__cause__ = exc
-            failure = failure or error
-            tg.cancel_scope.cancel()
         except Exception as exc:
-            failure = failure or exc
-            tg.cancel_scope.cancel()
+            if failure is None and isinstance(exc, OTAError):
+                failure = HarvestError(str(exc), action=state.action, page=slot.number)
+                failure.__cause__ = exc
+            elif failure is None:
+                failure = exc
+            task_group.cancel_scope.cancel()
         finally:
             slot.done.set()
 
@@ -175,11 +219,11 @@ async def _fan_out(
             while number <= state.last_page:
                 slot = _Slot(number)
                 await slots_send.send(slot)
-                tg.start_soon(fill, slot)
+                task_group.start_soon(fill, slot)
                 number += 1
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(spawn)
+    async with anyio.create_task_group() as task_group:
+        task_group.start_soon(spawn)
         async with slots_receive:
             async for slot in slots_receive:
                 await slot.done.wait()
@@ -191,27 +235,34 @@ async def _fan_out(
         raise failure
 
 
-class _RecentIds:
-    """Ids of the last few hundred items yielded: drops an item seen again across a boundary."""
+class _SeenIds:
+    """Ids already yielded in this harvest: exact up to ``limit`` ids, then a recent window."""
 
-    def __init__(self, id_field: str, keep: int = 512) -> None:
+    def __init__(self, id_field: str, limit: int, window: int = 1024) -> None:
         self._field = id_field
-        self._order: deque[Any] = deque()
         self._ids: set[Any] = set()
-        self._keep = keep
+        self._recent: deque[Any] = deque()
+        self._limit = limit
+        self._window = window
+        self.overflowed = False
 
-    def fresh(self, items: list[Any]) -> list[Any]:
+    def first_time(self, item: Any) -> bool:
         if not self._field:
-            return items
-        out = []
-        for item in items:
-            key = getattr(item, self._field, None)
-            if key is not None:
-                if key in self._ids:
-                    continue
-                self._ids.add(key)
-                self._order.append(key)
-                if len(self._order) > self._keep:
-                    self._ids.discard(self._order.popleft())
-            out.append(item)
-        return out
+            return True
+        key = getattr(item, self._field, None)
+        if key is None:
+            return True
+        if key in self._ids:
+            return False
+        self._ids.add(key)
+        if self.overflowed:
+            self._recent.append(key)
+            if len(self._recent) > self._window:
+                self._ids.discard(self._recent.popleft())
+        elif len(self._ids) >= self._limit:
+            # Past the limit, keep memory flat: remember only the last few pages' ids,
+            # which is where a shifted item shows up again.
+            self.overflowed = True
+            self._ids.clear()
+            self._recent.clear()
+        return True

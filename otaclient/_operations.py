@@ -77,11 +77,16 @@ class Paged:
         total = _paging_int(body, "Total")
         page_size = _paging_int(body, "PageSize")
         current = _paging_int(body, "CurrentPage")
-        count = get_key(body, "PageCount")
-        if count is None:
-            page_count = -(-total // page_size) if page_size else 0
+        derived = -(-total // page_size) if page_size else 0
+        if get_key(body, "PageCount") is None:
+            page_count = derived
         else:
             page_count = _paging_int(body, "PageCount")
+            # An absurd PageCount would send a harvest after pages that cannot exist.
+            if page_size and page_count > derived + 1:
+                raise DecodeProblem(
+                    f"PageCount {page_count} does not fit Total {total} at PageSize {page_size}"
+                )
         return Page(items, total, page_count, current, page_size, request_id)
 
 

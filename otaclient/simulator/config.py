@@ -41,7 +41,9 @@ def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> 
         raise ValueError(f"{attribute.name} must be within [0, 1], got {value}")
 
 
-def _range_pair(_: object, attribute: attrs.Attribute[tuple[int, int]], value: tuple[int, int]) -> None:
+def _range_pair(
+    _: object, attribute: attrs.Attribute[tuple[int, int]], value: tuple[int, int]
+) -> None:
     low, high = value
     if low < 0 or high < low:
         raise ValueError(f"{attribute.name} must be (low, high) with 0 <= low <= high, got {value}")

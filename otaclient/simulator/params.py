@@ -114,7 +114,9 @@ class Params:
             groups.setdefault(int(index_text), {})[field] = value
         return groups
 
-    def repeat(self, name: str, *, required: bool = False, max_items: int | None = None) -> list[str]:
+    def repeat(
+        self, name: str, *, required: bool = False, max_items: int | None = None
+    ) -> list[str]:
         """A RepeatList (``Name.1``, ``Name.2``, ...), in index order, empty values dropped."""
         groups = self._indexed(name)
         values = [groups[i][""] for i in sorted(groups) if groups[i].get("")]

@@ -1,0 +1,57 @@
+"""Keep signatures and security tokens out of log records.
+
+Request parameters travel in the query string, as the provider's SDKs send them, and httpx
+logs each request's URL at INFO level. This filter, attached to the ``httpx`` and
+``otaclient`` loggers when the package is imported, masks the values of ``Signature`` and
+``SecurityToken`` in any record before a handler sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+__all__ = ["RedactSecrets", "install"]
+
+_SECRET_PARAM = re.compile(r"((?:^|[?&])(?:Signature|SecurityToken)=)[^&\s\"']*")
+
+
+def redact(text: str) -> str:
+    """Mask secret query parameters in ``text``.
+
+    >>> redact("GET http://h/?A=1&Signature=abc%3D&SecurityToken=t&B=2")
+    'GET http://h/?A=1&Signature=***&SecurityToken=***&B=2'
+    """
+    return _SECRET_PARAM.sub(r"\1***", text)
+
+
+class RedactSecrets(logging.Filter):
+    """A logging filter that masks ``Signature`` and ``SecurityToken`` values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(_redact_arg(a) for a in _as_tuple(record.args))
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def _as_tuple(args: Any) -> tuple[Any, ...]:
+    return args if isinstance(args, tuple) else (args,)
+
+
+def _redact_arg(arg: Any) -> Any:
+    # httpx passes the URL object; render it and mask, other args pass through unchanged.
+    if isinstance(arg, str | bytes) or type(arg).__name__ == "URL":
+        text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+        return redact(text)
+    return arg
+
+
+def install() -> None:
+    """Attach the filter to the loggers that may see request URLs (idempotent)."""
+    for name in ("httpx", "httpcore", "otaclient"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
