@@ -46,6 +46,7 @@ from ._models import (
     TaskStatus,
     UploadTicket,
 )
+from ._redis_limiter import RedisRateLimiter
 from ._retry import RetryPolicy
 
 __version__ = "0.1.0"
@@ -78,6 +79,7 @@ __all__ = [
     "Page",
     "RateLimiter",
     "RateLimiterError",
+    "RedisRateLimiter",
     "ResponseError",
     "RetryPolicy",
     "SelectionType",

@@ -19,6 +19,7 @@ __all__ = [
     "ActionContext",
     "Handler",
     "Tree",
+    "page_slice",
     "page_window",
     "paging_keys",
 ]
