@@ -21,7 +21,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
-from ._limiter import RateLimiter, TokenBucket, Unlimited
+from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._models import (
     Acknowledged,
     CreatedFirmware,
@@ -77,6 +77,7 @@ __all__ = [
     "OTATask",
     "OutcomeUnknownError",
     "Page",
+    "PerActionLimiter",
     "RateLimiter",
     "RateLimiterError",
     "RedisRateLimiter",

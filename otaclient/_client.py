@@ -25,7 +25,7 @@ from ._credentials import Credentials
 from ._decode import DecodeProblem
 from ._errors import OTAError, ResponseError, ValidationError
 from ._harvest import harvest
-from ._limiter import RateLimiter, TokenBucket, Unlimited
+from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
 from ._retry import RetryPolicy
@@ -48,7 +48,9 @@ class OTAClient(Actions):
     and ``ALIBABA_CLOUD_SECURITY_TOKEN``. Every call made through the client shares one
     token bucket of ``qps`` requests per second (``qps=None``: no client-side limit); pass
     ``limiter=`` to share one bucket between clients of one account, or across processes
-    with a ``RedisRateLimiter``. ``max_concurrency`` bounds requests in flight, separately
+    with a ``RedisRateLimiter``. ``per_action_quotas=True`` paces each action at its own
+    documented quota (5, 10 or 20/s) with ``qps`` as the overall cap (``None``: no cap).
+    ``max_concurrency`` bounds requests in flight, separately
     from the rate. Use it as ``async with OTAClient(...) as client`` (or call ``aclose()``):
     the ``iter_*`` methods fetch pages concurrently only inside that block.
     """
@@ -65,6 +67,7 @@ class OTAClient(Actions):
         response_format: str = "json",
         iot_instance_id: str | None = None,
         limiter: RateLimiter | None = None,
+        per_action_quotas: bool = False,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
@@ -76,7 +79,10 @@ class OTAClient(Actions):
         fmt = str(response_format).lower()
         if fmt not in ("json", "xml"):
             raise ValidationError(f"response_format must be 'json' or 'xml', got {fmt!r}")
-        if limiter is None:
+        if limiter is None and per_action_quotas:
+            quotas = {name: op.quota for name, op in OPERATIONS.items()}
+            limiter = PerActionLimiter(quotas, overall=qps)
+        elif limiter is None:
             limiter = Unlimited() if qps is None else TokenBucket(qps)
         for name, value in (
             ("max_concurrency", max_concurrency),

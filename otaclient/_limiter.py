@@ -19,7 +19,7 @@ time (trio's ``MockClock``); any monotonic clock can be injected.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 import anyio
@@ -27,7 +27,7 @@ import anyio
 from ._constants import DEFAULT_BURST, DEFAULT_QPS
 from ._errors import ValidationError
 
-__all__ = ["RateLimiter", "TokenBucket", "Unlimited"]
+__all__ = ["PerActionLimiter", "RateLimiter", "TokenBucket", "Unlimited"]
 
 
 @runtime_checkable
@@ -108,6 +108,13 @@ class TokenBucket:
 
     async def acquire(self, action: str | None = None) -> None:
         """Wait for a token. FIFO; a waiter cancelled here consumes nothing."""
+        await self._acquire_then(action, None)
+
+    async def _acquire_then(
+        self, action: str | None, then: Callable[[str | None], Awaitable[None]] | None
+    ) -> None:
+        # `then` (another limiter's acquire) runs while this bucket is held, so this bucket's
+        # token is taken at the moment the request really goes: chained limiters stay strict.
         async with self._lock:
             now = self._clock()
             interval = self._interval(now)
@@ -115,9 +122,11 @@ class TokenBucket:
             wait = tat - (self._burst - 1) * interval - now
             if wait > 0:
                 await anyio.sleep(wait)
-                now = self._clock()
             else:
                 await anyio.lowlevel.checkpoint()
+            if then is not None:
+                await then(action)
+            now = self._clock()
             # From the real grant time when we are late: no catching up in a burst.
             self._tat = max(tat, now) + interval
             self.granted += 1
@@ -147,3 +156,76 @@ class TokenBucket:
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self._rate}, burst={self._burst}, adaptive={self._adaptive})"
+
+
+class PerActionLimiter:
+    """One bucket per action at its own quota, optionally under an account-wide cap.
+
+    The provider documents a quota per action and account (most actions 10/s, some 5 or
+    20). With one bucket per action, an audit that runs several actions at once is paced
+    by each action's own quota instead of one shared 10/s. ``overall`` (a number or any
+    limiter, e.g. a ``RedisRateLimiter``) caps the sum as well.
+
+    >>> limiter = PerActionLimiter({"QueryOTAFirmware": 20.0, "CancelOTATaskByJob": 5.0})
+    >>> limiter.rate_of("QueryOTAFirmware"), limiter.rate_of("ListOTAFirmware")
+    (20.0, 10.0)
+
+    ``OTAClient(per_action_quotas=True)`` builds one from the operation table.
+    """
+
+    def __init__(
+        self,
+        quotas: Mapping[str, float] | None = None,
+        *,
+        default: float = DEFAULT_QPS,
+        overall: RateLimiter | float | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._quotas = dict(quotas or {})
+        self._default = default
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        if isinstance(overall, int | float):
+            overall = TokenBucket(float(overall), clock=clock)
+        self._overall = overall
+        self.granted = 0
+        self.throttled = 0
+
+    @property
+    def rate(self) -> float:
+        """The overall cap when there is one, else the default per-action rate."""
+        overall = self._overall
+        return float(getattr(overall, "rate", self._default)) if overall else self._default
+
+    @property
+    def current_rate(self) -> float:
+        """The overall cap in force now (see ``rate``)."""
+        overall = self._overall
+        return float(getattr(overall, "current_rate", self.rate)) if overall else self.rate
+
+    def rate_of(self, action: str) -> float:
+        """The quota of ``action``, in requests per second."""
+        return float(self._quotas.get(action, self._default))
+
+    async def acquire(self, action: str | None = None) -> None:
+        """Wait for a token of ``action``'s bucket and, at the same moment, the overall one."""
+        bucket = self._bucket(action or "")
+        then = self._overall.acquire if self._overall is not None else None
+        await bucket._acquire_then(action, then)
+        self.granted += 1
+
+    def report_throttled(self, retry_after: float | None = None) -> None:
+        """Slow the overall cap (the service does not say which quota it was)."""
+        self.throttled += 1
+        if self._overall is not None:
+            self._overall.report_throttled(retry_after)
+
+    def _bucket(self, action: str) -> TokenBucket:
+        bucket = self._buckets.get(action)
+        if bucket is None:
+            bucket = TokenBucket(self.rate_of(action), clock=self._clock)
+            self._buckets[action] = bucket
+        return bucket
+
+    def __repr__(self) -> str:
+        return f"PerActionLimiter(default={self._default}, overall={self._overall!r})"

@@ -164,6 +164,8 @@ class Operation:
     checks: tuple[Check, ...] = ()
     how_to_check: str = ""
     """For writes: how a caller finds out whether an ambiguous call took effect."""
+    quota: float = 10.0
+    """The documented requests per second per account for this action."""
 
     @property
     def is_read(self) -> bool:
@@ -287,8 +289,19 @@ _CHECK_JOBS = (
 )
 
 
+# Documented per-action quotas that differ from the common 10/s (reference, section 1).
+_QUOTAS = {
+    "QueryOTAFirmware": 20.0,
+    "CreateOTAStaticUpgradeJob": 20.0,
+    "CreateOTADynamicUpgradeJob": 20.0,
+    "CancelOTATaskByJob": 5.0,
+    "ConfirmOTATask": 20.0,
+    "ReupgradeOTATask": 20.0,
+}
+
+
 def _op(op: Operation) -> tuple[str, Operation]:
-    return op.action, op
+    return op.action, attrs.evolve(op, quota=_QUOTAS.get(op.action, 10.0))
 
 
 OPERATIONS: dict[str, Operation] = dict(
