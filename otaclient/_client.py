@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -24,7 +24,7 @@ from ._constants import (
 from ._credentials import Credentials
 from ._decode import DecodeProblem
 from ._errors import OTAError, ResponseError, ValidationError
-from ._harvest import harvest
+from ._harvest import harvest, partitioned_harvest
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
@@ -206,12 +206,31 @@ class OTAClient(Actions):
             base["page_size"] = paged.max_page_size
         self._encode(op, {**base, "current_page": 1})  # refuse bad arguments up front
 
-        async def fetch(number: int) -> Page[Any]:
-            result: Page[Any] = await self._invoke(action, {**base, "current_page": number})
-            return result
+        def fetch_for(part: Any = None) -> Callable[[int], Awaitable[Page[Any]]]:
+            arguments = base if part is None else {**base, paged.partition_by: part}
 
-        return harvest(
-            fetch,
+            async def fetch(number: int) -> Page[Any]:
+                page: Page[Any] = await self._invoke(action, {**arguments, "current_page": number})
+                return page
+
+            return fetch
+
+        if paged.max_offset is None:
+            return harvest(
+                fetch_for(),
+                action=action,
+                id_field=paged.id_field,
+                pages_ahead=self._pages_ahead,
+                task_group=self._task_group,
+            )
+        # A list deeper than paging reaches is split by the partition filter, unless the
+        # caller already chose one value of it.
+        split = () if base.get(paged.partition_by) is not None else paged.partitions
+        return partitioned_harvest(
+            fetch_for,
+            split,
+            partition_name=paged.partition_by,
+            max_pages=paged.max_offset // base["page_size"],
             action=action,
             id_field=paged.id_field,
             pages_ahead=self._pages_ahead,

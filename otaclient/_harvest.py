@@ -26,9 +26,10 @@ the page, with the cause chained.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -39,7 +40,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from ._errors import HarvestError, OTAError
 from ._models import Page
 
-__all__ = ["harvest"]
+__all__ = ["TooDeep", "harvest", "partitioned_harvest"]
 
 log = logging.getLogger("otaclient")
 
@@ -57,20 +58,29 @@ async def harvest(
     task_group: TaskGroup | None,
     max_passes: int = DEFAULT_MAX_PASSES,
     max_tracked: int = DEFAULT_MAX_TRACKED,
-) -> AsyncIterator[Any]:
+    max_pages: int | None = None,
+    seen: _SeenIds | None = None,
+    totals: list[int] | None = None,
+) -> AsyncGenerator[Any, None]:
     """Yield every item of every page once, in page order.
 
     ``task_group`` is the client's; without one (a client not entered with ``async with``)
-    pages are fetched one after another, which is correct but slower.
+    pages are fetched one after another, which is correct but slower. ``max_pages`` is the
+    deepest page the action can reach: a longer list raises ``TooDeep`` before any item is
+    yielded. ``seen`` shares the ids already yielded with other harvests of one partitioned
+    harvest; ``totals`` receives the ``Total`` the list had when it was read.
     """
-    seen = _SeenIds(id_field, max_tracked)
+    if seen is None:
+        seen = _SeenIds(id_field, max_tracked)
     for pass_number in range(1, max_passes + 1):
-        state = _State(action)
+        state = _State(action, max_pages=max_pages)
         async with contextlib.aclosing(_one_pass(fetch, state, pages_ahead, task_group)) as items:
             async for item in items:
                 if seen.first_time(item):
                     yield item
         if not state.moved:
+            if totals is not None:
+                totals.append(state.last_total)
             return
         if not id_field or seen.overflowed:
             raise HarvestError(
@@ -97,6 +107,8 @@ async def _one_pass(
 ) -> AsyncGenerator[Any, None]:
     first = await _fetch_or_fail(fetch, 1, state.action)
     state.start(first)
+    if state.max_pages is not None and state.last_page > state.max_pages:
+        raise TooDeep(first.total, state.max_pages * first.page_size)
     for item in first.items:
         yield item
     if state.last_page <= 1:
@@ -139,9 +151,91 @@ def _last_page(page: Page[Any]) -> int:
     return max(page.page_count, derived)
 
 
+class TooDeep(Exception):
+    """The list has more items than paging can reach (raised before any item is yielded)."""
+
+    def __init__(self, total: int, reachable: int) -> None:
+        super().__init__(f"{total} items, only the first {reachable} can be paged to")
+        self.total = total
+        self.reachable = reachable
+
+
+async def partitioned_harvest(
+    fetch_for: Callable[[Any], FetchPage],
+    partitions: Sequence[Any],
+    *,
+    partition_name: str,
+    action: str,
+    id_field: str,
+    pages_ahead: int,
+    task_group: TaskGroup | None,
+    max_pages: int,
+    max_passes: int = DEFAULT_MAX_PASSES,
+) -> AsyncIterator[Any]:
+    """Harvest a list deeper than paging reaches by splitting it on a filter.
+
+    ``fetch_for(None)`` reads the whole list, ``fetch_for(value)`` the part whose
+    ``partition_name`` is ``value``; ``partitions`` must cover the list. Each part is
+    harvested in turn, ids are shared so nothing is yielded twice, and afterwards each
+    part's ``Total`` is read again: a part that grew (an item changed state into it after
+    it was read) is read again for unseen items. A part that is itself too deep raises
+    ``HarvestError``: nothing is truncated silently.
+    """
+    seen = _SeenIds(id_field, DEFAULT_MAX_TRACKED * 4)
+    harvest_part = functools.partial(
+        harvest, action=action, id_field=id_field, pages_ahead=pages_ahead, task_group=task_group
+    )
+    try:
+        whole = harvest_part(fetch_for(None), max_pages=max_pages, seen=seen)
+        async with contextlib.aclosing(whole) as items:
+            async for item in items:
+                yield item
+        return
+    except TooDeep as deep:
+        log.info("%s: %s; splitting the harvest by %s", action, deep, partition_name)
+    pending = list(partitions)
+    for _round in range(max_passes):
+        read_totals: dict[Any, int] = {}
+        for value in pending:
+            totals: list[int] = []
+            part = harvest_part(fetch_for(value), max_pages=max_pages, seen=seen, totals=totals)
+            try:
+                async with contextlib.aclosing(part) as items:
+                    async for item in items:
+                        yield item
+            except TooDeep as deep:
+                raise HarvestError(
+                    f"{deep.total} items have {partition_name}={value}, but only the first "
+                    f"{deep.reachable} of a list can be paged to and it cannot be split "
+                    "further; refusing to return a truncated list",
+                    action=action,
+                ) from None
+            read_totals[value] = totals[-1] if totals else 0
+        if seen.overflowed:
+            return
+        pending = [
+            value
+            for value in partitions
+            if value in read_totals
+            and (await _total_now(fetch_for(value), action)) > read_totals[value]
+        ]
+        if not pending:
+            return
+        log.warning("%s: parts %s grew while read; reading them again", action, pending)
+    raise HarvestError(
+        f"the list kept changing over {max_passes} rounds; some items may have been missed",
+        action=action,
+    )
+
+
+async def _total_now(fetch: FetchPage, action: str) -> int:
+    return (await _fetch_or_fail(fetch, 1, action)).total
+
+
 @attrs.define
 class _State:
     action: str
+    max_pages: int | None = None
     first_total: int = 0
     last_total: int = 0
     last_page: int = 0

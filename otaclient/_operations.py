@@ -70,6 +70,8 @@ class Paged:
     max_page_size: int
     max_offset: int | None = None  # CurrentPage * PageSize limit, where documented
     id_field: str = ""
+    partition_by: str = ""  # a filter argument that splits a list deeper than max_offset
+    partitions: tuple[Any, ...] = ()  # ... and the values that together cover the list
 
     def decode(self, body: Mapping[str, Any], request_id: str | None) -> Page[Any]:
         """Build the ``Page`` of ``body``."""
@@ -510,7 +512,15 @@ OPERATIONS: dict[str, Operation] = dict(
             Operation(
                 "ListOTATaskByJob",
                 READ,
-                Paged(OTATask, _TASKS, 100, max_offset=100_000, id_field="task_id"),
+                Paged(
+                    OTATask,
+                    _TASKS,
+                    100,
+                    max_offset=100_000,
+                    id_field="task_id",
+                    partition_by="task_status",
+                    partitions=tuple(TaskStatus),
+                ),
                 (
                     Str("JobId", required=True),
                     Enum_("TaskStatus", TaskStatus),

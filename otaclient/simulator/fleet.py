@@ -327,6 +327,17 @@ class Fleet:
         row = job.tasks.row_of_device(device)
         return None if row is None else (job, row)
 
+    def unfinished_tasks(self, product: Product, device: int) -> list[tuple[Job, int]]:
+        """Every unfinished ``(job, row)`` of a device (at most one per module), oldest job first."""
+        found = []
+        for (product_index, _module), busy in self._busy.items():
+            if product_index == product.index and busy[device]:
+                job = self.jobs[busy[device] - 1]
+                row = job.tasks.row_of_device(device)
+                if row is not None:
+                    found.append((job, row))
+        return sorted(found, key=lambda pair: pair[0].number)
+
     def firmware_sorted(self) -> list[Firmware]:
         """Packages, newest first (ties broken by creation order)."""
         return sorted(
