@@ -192,6 +192,12 @@ async def partitioned_harvest(
                 yield item
         return
     except TooDeep as deep:
+        if not partitions:
+            raise HarvestError(
+                f"{deep}, and the list cannot be split further; refusing to return a "
+                "truncated list",
+                action=action,
+            ) from None
         log.info("%s: %s; splitting the harvest by %s", action, deep, partition_name)
     pending = list(partitions)
     for _round in range(max_passes):

@@ -27,6 +27,8 @@ import anyio
 from ._constants import DEFAULT_BURST, DEFAULT_QPS
 from ._errors import ValidationError
 
+_SPACING_EPSILON = 1e-6
+
 __all__ = ["PerActionLimiter", "RateLimiter", "TokenBucket", "Unlimited"]
 
 
@@ -146,7 +148,9 @@ class TokenBucket:
 
     def _interval(self, now: float) -> float:
         self._recover(now)
-        return 1.0 / (self._rate * self._fraction)
+        # A microsecond more than 1/rate: float sums of exact intervals (0.1 * 10) can fall
+        # a hair short of 1 s, which a strict window on the server would count as one too many.
+        return 1.0 / (self._rate * self._fraction) + _SPACING_EPSILON
 
     def _recover(self, now: float) -> None:
         if self._fraction < 1.0:

@@ -3,9 +3,10 @@
 The algorithm, as the provider documents it:
 
 1. Take every request parameter except ``Signature`` (query and form body alike).
-2. Percent-encode names and values per RFC 3986 (UTF-8; ``A-Z a-z 0-9 - _ . ~`` stay,
-   everything else becomes ``%XX`` with upper-case hex, so space is ``%20`` and ``*`` is ``%2A``).
-3. Sort by encoded name (code-point order) and join as ``name=value`` with ``&``.
+2. Sort by name (code-point order of the names as given, as both official SDKs do).
+3. Percent-encode names and values per RFC 3986 (UTF-8; ``A-Z a-z 0-9 - _ . ~`` stay,
+   everything else becomes ``%XX`` with upper-case hex, so space is ``%20`` and ``*`` is ``%2A``)
+   and join as ``name=value`` with ``&``.
 4. String to sign: ``METHOD + "&" + encode("/") + "&" + encode(canonical query)``.
 5. ``Signature = base64(HMAC-SHA1(key=secret + "&", string_to_sign))``.
 
@@ -41,7 +42,9 @@ def canonical_query(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> st
     exactly the bytes that go on the wire.
     """
     items = params.items() if isinstance(params, Mapping) else params
-    encoded = sorted((percent_encode(k), percent_encode(v)) for k, v in items)
+    # Sort the names as given, then encode: sorting encoded names misorders a name whose
+    # encoding starts with "%" (e.g. "{" -> "%7B" would sort before "0").
+    encoded = [(percent_encode(k), percent_encode(v)) for k, v in sorted(items)]
     return "&".join(f"{k}={v}" for k, v in encoded)
 
 

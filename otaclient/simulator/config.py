@@ -7,7 +7,7 @@ simulators (same seed -> same fleet, same request IDs, same injected faults).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 import attrs
@@ -155,11 +155,12 @@ def _default_keys() -> dict[str, str]:
     return {DEMO_ACCESS_KEY_ID: DEMO_ACCESS_KEY_SECRET}
 
 
-def _freeze_tokens(value: Mapping[str, object]) -> dict[str, frozenset[str]]:
-    frozen: dict[str, frozenset[str]] = {}
-    for key_id, tokens in value.items():
-        frozen[key_id] = frozenset([tokens] if isinstance(tokens, str) else tokens)  # type: ignore[arg-type]
-    return frozen
+def _freeze_tokens(value: Mapping[str, str | Iterable[str]]) -> dict[str, frozenset[str]]:
+    # A bare string is one token, not a set of one-character tokens.
+    return {
+        key_id: frozenset([tokens] if isinstance(tokens, str) else tokens)
+        for key_id, tokens in value.items()
+    }
 
 
 @attrs.frozen

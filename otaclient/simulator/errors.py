@@ -56,7 +56,7 @@ class BusinessError(Exception):
         return cls("iot.common.InvalidPageParams", f"The page params are invalid: {detail}")
 
 
-class SimulatedDrop(Exception):  # noqa: N818 - it is a signal, not an error condition
+class SimulatedDrop(Exception):
     """Raised by the app after a partial body to make the server abort the connection.
 
     Under uvicorn this closes the socket mid-body; :meth:`Simulator.transport` turns it into

@@ -15,6 +15,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
+from typing import Literal
 
 import attrs
 
@@ -79,7 +80,7 @@ class Fleet:
         self.seed = seed
         self.dialect: Dialect = dialect
         self.anchor_ms = anchor_ms
-        style = "opaque" if dialect == "aliyun" else "numeric"
+        style: Literal["opaque", "numeric"] = "opaque" if dialect == "aliyun" else "numeric"
         self.firmware_codec = IdCodec("firmware", style, seed)
         self.job_codec = IdCodec("job", style, seed)
         self.task_codec = IdCodec("task", style, seed)
@@ -328,7 +329,7 @@ class Fleet:
         return None if row is None else (job, row)
 
     def unfinished_tasks(self, product: Product, device: int) -> list[tuple[Job, int]]:
-        """Every unfinished ``(job, row)`` of a device (at most one per module), oldest job first."""
+        """Every unfinished ``(job, row)`` of a device (one per module at most), oldest first."""
         found = []
         for (product_index, _module), busy in self._busy.items():
             if product_index == product.index and busy[device]:

@@ -224,10 +224,9 @@ class _Builder:
         number = fleet.new_job_number()
         ladder = product.versions[firmware.module_key]
         if status == "COMPLETED":
-            end: int | None = min(
-                created + rng.randrange(HOUR_MS, 10 * DAY_MS), self.anchor - HOUR_MS
-            )
-            modified = end
+            finished = min(created + rng.randrange(HOUR_MS, 10 * DAY_MS), self.anchor - HOUR_MS)
+            end: int | None = max(created, finished)
+            modified = max(created, finished)
         elif status == "CANCELED":
             end = None
             modified = min(created + rng.randrange(HOUR_MS, 5 * DAY_MS), self.anchor - HOUR_MS)

@@ -96,7 +96,8 @@ class IdCodec:
                 if digit is None:
                     return None
                 value = value * 62 + digit
-            return ((value - self._add) * self._inv) % _OPAQUE_MOD
+            number: int = ((value - self._add) * self._inv) % _OPAQUE_MOD
+            return number
         if not text.isascii() or not text.isdigit():
             return None
         if self.kind == "firmware":
@@ -106,4 +107,5 @@ class IdCodec:
         if len(text) != len(prefix) + _NUMERIC_DIGITS or not text.startswith(prefix):
             return None
         value = int(text[len(prefix) :])
-        return ((value - self._add) * self._inv) % _NUMERIC_MOD
+        decoded: int = ((value - self._add) * self._inv) % _NUMERIC_MOD
+        return decoded

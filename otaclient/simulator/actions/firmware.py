@@ -33,7 +33,8 @@ def generate_ota_upload_url(ctx: ActionContext) -> Tree:
 def _check_name(ctx: ActionContext, name: str, *, exclude: Firmware | None = None) -> None:
     if not _FIRMWARE_NAME.match(name):
         raise BusinessError.invalid(
-            "FirmwareName", "1-40 letters, digits, '-', '_', '(' or ')', starting with a letter or digit"
+            "FirmwareName",
+            "1-40 letters, digits, '-', '_', '(' or ')', starting with a letter or digit",
         )
     for other in ctx.fleet.firmware.values():
         if other.name == name and other is not exclude:
@@ -101,7 +102,8 @@ def create_ota_firmware(ctx: ActionContext) -> Tree:
         module = product.modules.get(module_name.lower())
         if module is None:
             raise BusinessError(
-                "iot.ota.ModuleNotExist", f"The module {module_name} does not exist in {product.key}."
+                "iot.ota.ModuleNotExist",
+                f"The module {module_name} does not exist in {product.key}.",
             )
         module_name = module.name
     need_verify = p.boolean("NeedToVerify")
@@ -110,7 +112,8 @@ def create_ota_firmware(ctx: ActionContext) -> Tree:
     sign = p.text("FirmwareSign")
     if len(fleet.firmware) >= _MAX_FIRMWARE:
         raise BusinessError(
-            "iot.ota.FirmwareCountExceeded", f"An account can have at most {_MAX_FIRMWARE} packages."
+            "iot.ota.FirmwareCountExceeded",
+            f"An account can have at most {_MAX_FIRMWARE} packages.",
         )
     number = fleet.next_firmware_number
     digest = hashlib.md5((url or name).encode()).hexdigest()

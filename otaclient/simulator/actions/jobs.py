@@ -277,7 +277,9 @@ def create_ota_static_upgrade_job(ctx: ActionContext) -> Tree:
         if schedule is None:
             raise BusinessError.missing("ScheduleTime")
         if not schedule + HOUR_MS <= finish <= schedule + 30 * DAY_MS:
-            raise BusinessError.invalid("ScheduleFinishTime", "1 hour to 30 days after ScheduleTime")
+            raise BusinessError.invalid(
+                "ScheduleFinishTime", "1 hour to 30 days after ScheduleTime"
+            )
     overwrite = options["overwrite_mode"] == 2
     extra: dict[str, Any] = {}
     n = product.n_devices
@@ -285,7 +287,9 @@ def create_ota_static_upgrade_job(ctx: ActionContext) -> Tree:
         names = p.repeat("TargetDeviceName", max_items=200)
         url = p.text("DnListFileUrl")
         if names and url:
-            raise BusinessError.invalid("DnListFileUrl", "give TargetDeviceName or DnListFileUrl, not both")
+            raise BusinessError.invalid(
+                "DnListFileUrl", "give TargetDeviceName or DnListFileUrl, not both"
+            )
         if url is not None:
             listed = fleet.device_lists.get(url)
             if listed is None:
@@ -300,29 +304,51 @@ def create_ota_static_upgrade_job(ctx: ActionContext) -> Tree:
         else:
             raise BusinessError.missing("TargetDeviceName")
         targets = _select(
-            ctx, product, firmware, candidates, src_versions=src_versions, overwrite=overwrite, strict=strict
+            ctx,
+            product,
+            firmware,
+            candidates,
+            src_versions=src_versions,
+            overwrite=overwrite,
+            strict=strict,
         )
     elif target == "GROUP":
         group_id = p.required("GroupId")
         p.choice("GroupType", ("LINK_PLATFORM",), required=True)
         group = product.groups.get(group_id)
         if group is None:
-            raise BusinessError("iot.group.NotExistedGroup", f"The group {group_id} does not exist.")
+            raise BusinessError(
+                "iot.group.NotExistedGroup", f"The group {group_id} does not exist."
+            )
         extra.update(group_id=group.group_id, group_name=group.name)
         targets = _select(
-            ctx, product, firmware, group.devices(n), src_versions=src_versions, overwrite=overwrite, strict=False
+            ctx,
+            product,
+            firmware,
+            group.devices(n),
+            src_versions=src_versions,
+            overwrite=overwrite,
+            strict=False,
         )
     else:
         percent = _gray_percent(p.required("GrayPercent")) if target == "GRAY" else 100.0
         targets = _select(
-            ctx, product, firmware, range(n), src_versions=src_versions, overwrite=overwrite, strict=False
+            ctx,
+            product,
+            firmware,
+            range(n),
+            src_versions=src_versions,
+            overwrite=overwrite,
+            strict=False,
         )
         if target == "GRAY":
             extra["gray_percent"] = p.required("GrayPercent")
             keep = int(len(targets.devices) * percent / 100)  # "rounded down"
             seed = now ^ firmware.number
             chosen = sorted(
-                sorted(range(len(targets.devices)), key=lambda i: mix64(seed ^ targets.devices[i]))[:keep]
+                sorted(range(len(targets.devices)), key=lambda i: mix64(seed ^ targets.devices[i]))[
+                    :keep
+                ]
             )
             sample = _Targets()
             sample.devices = array("I", (targets.devices[i] for i in chosen))
@@ -378,7 +404,9 @@ def create_ota_dynamic_upgrade_job(ctx: ActionContext) -> Tree:
     if group_id is not None:
         group = product.groups.get(group_id)
         if group is None:
-            raise BusinessError("iot.group.NotExistedGroup", f"The group {group_id} does not exist.")
+            raise BusinessError(
+                "iot.group.NotExistedGroup", f"The group {group_id} does not exist."
+            )
         extra.update(group_id=group.group_id, group_name=group.name)
         candidates = group.devices(product.n_devices)
     # Mode 2 only reaches devices that report a matching version later: no tasks now.

@@ -67,7 +67,9 @@ def delete_ota_module(ctx: ActionContext) -> Tree:
     """DeleteOTAModule: not the default module, not while packages use it."""
     module, product_key = _module(ctx)
     if module.is_default:
-        raise BusinessError("iot.ota.DefaultModuleCannotDelete", "The default module cannot be deleted.")
+        raise BusinessError(
+            "iot.ota.DefaultModuleCannotDelete", "The default module cannot be deleted."
+        )
     for firmware in ctx.fleet.firmware.values():
         if firmware.product_key == product_key and firmware.module_key == module.name.lower():
             raise BusinessError(
@@ -118,7 +120,10 @@ def list_ota_module_versions_by_device(ctx: ActionContext) -> Tree:
 
 
 def generate_device_name_list_url(ctx: ActionContext) -> Tree:
-    """GenerateDeviceNameListURL: a ticket for a device-name CSV (see Simulator.upload_device_list)."""
+    """GenerateDeviceNameListURL: a ticket for a device-name CSV.
+
+    Nothing can be uploaded to it; tests fill it with ``Simulator.upload_device_list``.
+    """
     key = f"dn-list/{random_hex(ctx, 128)}.csv"
     data = upload_ticket(ctx, key, key_id_name="AccessKeyId")
     data["FileUrl"] = f"{OSS_HOST}/{key}"

@@ -116,7 +116,8 @@ def cancel_ota_task_by_device(ctx: ActionContext) -> Tree:
         job = ctx.job()
         if job.firmware_id != firmware.firmware_id:
             raise BusinessError(
-                "iot.ota.JobNotExist", f"The update batch {job.job_id} is not a batch of this package."
+                "iot.ota.JobNotExist",
+                f"The update batch {job.job_id} is not a batch of this package.",
             )
         jobs: list[Job] = [job]
     else:
@@ -134,7 +135,9 @@ def _located(ctx: ActionContext, task_ids: list[str]) -> list[tuple[Job, int]]:
     for task_id in task_ids:
         located = ctx.fleet.locate_task(task_id)
         if located is None:
-            raise BusinessError("iot.ota.TaskNotExist", f"The update task {task_id} does not exist.")
+            raise BusinessError(
+                "iot.ota.TaskNotExist", f"The update task {task_id} does not exist."
+            )
         found.append(located)
     return found
 
@@ -151,7 +154,8 @@ def confirm_ota_task(ctx: ActionContext) -> Tree:
         if outside:
             raise BusinessError(
                 "iot.ota.NotInScheduleWindow",
-                f"Tasks of the scheduled batch {job.job_id} can only be confirmed within its window.",
+                f"Tasks of the scheduled batch {job.job_id} can only be confirmed "
+                "within its schedule window.",
             )
     for job, row in located:
         if job.tasks.status[row] == CONFIRM:
@@ -188,7 +192,9 @@ def reupgrade_ota_task(ctx: ActionContext) -> Tree:
     task_ids = ctx.params.repeat("TaskId", required=True, max_items=100)
     located = _located(ctx, task_ids)
     if job.status == "CANCELED":
-        raise BusinessError("iot.ota.InvalidJobStatus", f"The update batch {job.job_id} is CANCELED.")
+        raise BusinessError(
+            "iot.ota.InvalidJobStatus", f"The update batch {job.job_id} is CANCELED."
+        )
     product = ctx.fleet.products[job.product_index]
     rows = []
     for (owner_job, row), task_id in zip(located, task_ids, strict=True):

@@ -1,0 +1,72 @@
+"""The fleet audit: every package, batch and device task of an account, summarised.
+
+>>> import anyio
+>>> from otaclient import OTAClient
+>>> from otaclient.audit import audit_fleet, report_to_dict
+>>> async def main():                                                # doctest: +SKIP
+...     async with OTAClient(region_id="cn-shanghai") as client:
+...         report = await audit_fleet(client, product_keys=["a1B2c3"])
+...     for job in report.running_jobs:
+...         print(job.job_id, job.task_counts, job.success_rate, job.tasks.stuck)
+>>> anyio.run(main)                                                  # doctest: +SKIP
+
+The report (:class:`FleetReport`) is a tree of frozen attrs classes; ``report_to_dict``
+turns it into JSON-ready data (what ``otaclient audit --format json`` prints).
+
+Definitions:
+
+* *success rate* = ``SUCCEEDED / (SUCCEEDED + FAILED + CANCELED)``: of the tasks that reached
+  a terminal status, the share that succeeded (``None`` while none has);
+  *completion rate* = terminal tasks / all tasks;
+* a *stuck* task is ``NOTIFIED`` or ``IN_PROGRESS`` and last modified more than
+  ``stuck_after`` (default 24 h) before the audit's ``now``;
+* a *running* batch is ``IN_PROGRESS`` or ``PLANNED``.
+
+Memory stays bounded however large the fleet: device tasks are counted as pages arrive and
+dropped; each batch keeps at most ``max_devices_per_job`` failed and stuck devices.
+"""
+
+from __future__ import annotations
+
+from ._audit.export import iso_time, job_to_dict, report_to_dict, summary_to_dict
+from ._audit.progress import AuditProgress, ProgressCallback
+from ._audit.report import (
+    FINISHED,
+    RUNNING_JOB_STATUSES,
+    STUCK_STATUSES,
+    SUCCESS_RATE_DEFINITION,
+    UNFINISHED,
+    AuditStats,
+    DeviceIssue,
+    FirmwareReport,
+    FleetReport,
+    FleetTotals,
+    JobReport,
+    TaskSummary,
+)
+from ._audit.run import DEFAULT_STUCK_AFTER, audit_fleet
+from ._audit.tally import is_stuck
+
+__all__ = [
+    "DEFAULT_STUCK_AFTER",
+    "FINISHED",
+    "RUNNING_JOB_STATUSES",
+    "STUCK_STATUSES",
+    "SUCCESS_RATE_DEFINITION",
+    "UNFINISHED",
+    "AuditProgress",
+    "AuditStats",
+    "DeviceIssue",
+    "FirmwareReport",
+    "FleetReport",
+    "FleetTotals",
+    "JobReport",
+    "ProgressCallback",
+    "TaskSummary",
+    "audit_fleet",
+    "is_stuck",
+    "iso_time",
+    "job_to_dict",
+    "report_to_dict",
+    "summary_to_dict",
+]

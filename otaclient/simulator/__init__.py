@@ -1,0 +1,74 @@
+"""A local simulator of the Alibaba Cloud IoT Platform OTA API (RPC, Version 2018-01-20).
+
+It verifies requests like the POP gateway (common parameters, v1 HMAC-SHA1 signature for
+the HTTP method used, timestamp window, nonce replay, STS tokens), enforces a per-key
+sliding-window quota (``Throttling.User``), implements all 26 OTA actions over a
+deterministic generated fleet, speaks the aliyun (PascalCase JSON or XML) and the
+tuya-hosted (camelCase JSON) dialects, and can add latency and seeded faults.
+
+In-process, with httpx::
+
+    import httpx
+    from otaclient.simulator import Simulator, SimulatorConfig
+
+    app = Simulator(SimulatorConfig(seed=7, dialect="aliyun", qps=10))
+    async with httpx.AsyncClient(transport=app.transport(), base_url="http://sim") as http:
+        ...  # signed GET/POST requests to "/"
+    app.stats.accepted, app.fleet.job_ids()
+
+Over real HTTP (tests; works under asyncio and trio)::
+
+    from otaclient.simulator import running_server
+
+    async with running_server(Simulator(), port=0) as base_url:
+        ...  # e.g. "http://127.0.0.1:54321", credentials DEMO_ACCESS_KEY_ID / _SECRET
+
+From a command line (blocking)::
+
+    from otaclient.simulator import run
+    run("127.0.0.1", 8686, SimulatorConfig(), on_start=lambda url: print(url))
+"""
+
+from __future__ import annotations
+
+from .app import Outcome, Simulator
+from .config import (
+    DEMO_ACCESS_KEY_ID,
+    DEMO_ACCESS_KEY_SECRET,
+    Dialect,
+    FaultPhase,
+    FaultSpec,
+    FleetSpec,
+    SimulatorConfig,
+)
+from .errors import SimulatedDrop
+from .fleet import Fleet, TaskFields
+from .generate import build_fleet
+from .quota import ACTION_QPS
+from .server import run, running_server, serve
+from .stats import SimulatorStats
+from .tasks import TASK_STATUSES
+from .transport import SimulatorTransport
+
+__all__ = [
+    "ACTION_QPS",
+    "DEMO_ACCESS_KEY_ID",
+    "DEMO_ACCESS_KEY_SECRET",
+    "TASK_STATUSES",
+    "Dialect",
+    "FaultPhase",
+    "FaultSpec",
+    "Fleet",
+    "FleetSpec",
+    "Outcome",
+    "SimulatedDrop",
+    "Simulator",
+    "SimulatorConfig",
+    "SimulatorStats",
+    "SimulatorTransport",
+    "TaskFields",
+    "build_fleet",
+    "run",
+    "running_server",
+    "serve",
+]

@@ -1,0 +1,198 @@
+"""Serving the simulator over real HTTP with uvicorn.
+
+* :func:`running_server` - async context manager for tests. uvicorn runs in a **thread with
+  its own asyncio loop**, so it works whatever the caller's event loop is (asyncio or trio)
+  and a test's blocking client code cannot stall the server. Yields the base URL.
+* :func:`serve` - run in the *current* asyncio loop until cancelled (uvicorn is
+  asyncio-only).
+* :func:`run` - blocking, for the command line: serves until Ctrl-C, prints nothing itself
+  and calls ``on_start(base_url)`` once the socket listens.
+
+The listening socket is bound before uvicorn starts, so ``port=0`` works and the actual
+port is known at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+import anyio.to_thread
+import uvicorn
+
+from .app import Simulator
+from .config import SimulatorConfig
+from .errors import SimulatedDrop
+
+__all__ = ["run", "running_server", "serve"]
+
+OnStart = Callable[[str], object]
+
+
+class _HideSimulatedDrops(logging.Filter):
+    """uvicorn logs an app exception with a traceback; a simulated drop is not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, SimulatedDrop)
+
+
+_FILTER = _HideSimulatedDrops()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that reports once it listens."""
+
+    def __init__(self, config: uvicorn.Config, on_start: Callable[[], object] | None) -> None:
+        super().__init__(config)
+        self._on_start = on_start
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._on_start is not None:
+            self._on_start()
+
+
+def _make_server(app: Simulator, log_level: str, on_start: Callable[[], object] | None) -> _Server:
+    logging.getLogger("uvicorn.error").addFilter(_FILTER)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=False,
+        http="h11",
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    return _Server(config, on_start)
+
+
+def _as_app(target: Simulator | SimulatorConfig | None) -> Simulator:
+    if isinstance(target, Simulator):
+        return target
+    return Simulator(target)
+
+
+async def serve(
+    app: Simulator,
+    host: str = "127.0.0.1",
+    port: int = 8686,
+    *,
+    on_start: OnStart | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Serve ``app`` in the running asyncio loop until cancelled or told to exit.
+
+    ``on_start`` receives the base URL (with the real port when ``port=0``).
+    """
+    sock = _bind(host, port)
+    url = _base_url(sock)
+    server = _make_server(app, log_level, None if on_start is None else (lambda: on_start(url)))
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8686,
+    config: SimulatorConfig | Simulator | None = None,
+    *,
+    on_start: OnStart | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Serve a simulator (built from ``config``, or the given app) until interrupted.
+
+    Blocks; returns normally after Ctrl-C / SIGTERM once uvicorn has shut down. Prints
+    nothing itself: ``on_start(base_url)`` is called once the socket listens, so the
+    command line can print the endpoint and credentials.
+    """
+    app = _as_app(config)
+    sock = _bind(host, port)
+    url = _base_url(sock)
+    server = _make_server(app, log_level, None if on_start is None else (lambda: on_start(url)))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+
+
+class _ThreadedServer:
+    def __init__(self, app: Simulator, host: str, port: int, log_level: str) -> None:
+        self.sock = _bind(host, port)
+        self.base_url = _base_url(self.sock)
+        self.server = _make_server(app, log_level, None)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="otaclient-simulator", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            self.server.run(sockets=[self.sock])
+        except BaseException as exc:  # reported to the starting thread
+            self.error = exc
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError(f"simulator server failed to start: {self.error!r}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError("simulator server did not start in time")
+            time.sleep(0.005)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        self.sock.close()
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    app: Simulator | SimulatorConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    log_level: str = "warning",
+) -> AsyncIterator[str]:
+    """Run a simulator over HTTP in a background thread; yield its base URL.
+
+    >>> async def demo() -> None:                      # doctest: +SKIP
+    ...     async with running_server(Simulator(), port=0) as base_url:
+    ...         print(base_url)                        # http://127.0.0.1:54321
+
+    Works under asyncio and trio: uvicorn gets its own thread and asyncio loop.
+    """
+    runner = _ThreadedServer(_as_app(app), host, port, log_level)
+    await anyio.to_thread.run_sync(runner.start)
+    try:
+        yield runner.base_url
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(runner.stop)
