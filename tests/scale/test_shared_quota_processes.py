@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from otaclient.simulator import FleetSpec, Simulator, SimulatorConfig, running_server
@@ -42,18 +43,23 @@ async def test_three_processes_on_one_key_run_at_the_cap_without_throttling(
     jobs = sim.fleet.job_ids()
     assert len(jobs) == 3
     async with running_server(sim, port=0) as base_url:
+
+        def run_workers() -> list[tuple[str, int]]:
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, str(WORKER), base_url, redis_url, "shared-account", job],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for job in jobs
+            ]
+            return [(w.communicate(timeout=60)[0], w.returncode) for w in workers]
+
         started = time.monotonic()
-        workers = [
-            subprocess.Popen(
-                [sys.executable, str(WORKER), base_url, redis_url, "shared-account", job],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for job in jobs
-        ]
-        outputs = [worker.communicate(timeout=60)[0] for worker in workers]
+        results = await anyio.to_thread.run_sync(run_workers)
         elapsed = time.monotonic() - started
-    assert all(worker.returncode == 0 for worker in workers)
+    assert [code for _, code in results] == [0, 0, 0]
+    outputs = [output for output, _ in results]
     for job, output in zip(jobs, outputs, strict=True):
         ids = [line for line in output.splitlines() if not line.startswith("elapsed")]
         assert sorted(ids) == sorted(sim.fleet.task_ids(job))  # every task, once
