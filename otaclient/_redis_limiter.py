@@ -33,7 +33,7 @@ __all__ = ["RedisRateLimiter"]
 
 log = logging.getLogger("otaclient")
 
-_SAFETY = 0.005
+_SAFETY = 0.02
 
 # KEYS[1]: the schedule key. ARGV: interval (us), tolerance (us), ttl (ms).
 # Returns {wait_us, reserved_tat}.
@@ -71,6 +71,8 @@ class RedisRateLimiter:
     >>> # async with OTAClient(..., limiter=limiter) as client: ...   # in every worker
 
     ``burst`` > 1 lets that many requests through back to back after a quiet spell.
+    ``safety`` widens the spacing (default 2%) to absorb the varying delay between a slot
+    granted in Redis and the request reaching the service from each process.
     ``fallback_share`` (e.g. ``0.5``): if Redis is unreachable, pace this process alone at
     ``qps * fallback_share`` instead of failing.
     """
@@ -83,6 +85,7 @@ class RedisRateLimiter:
         qps: float = DEFAULT_QPS,
         burst: int = 1,
         fallback_share: float | None = None,
+        safety: float = _SAFETY,
         prefix: str = "otaclient:quota:",
         client: Any = None,
     ) -> None:
@@ -90,6 +93,8 @@ class RedisRateLimiter:
             raise ValidationError(f"qps must be a positive number, got {qps!r}")
         if not key:
             raise ValidationError("key must name the shared quota (e.g. the account)")
+        if not 0 <= safety < 1:
+            raise ValidationError(f"safety must be in [0, 1), got {safety!r}")
         if fallback_share is not None and not 0 < fallback_share <= 1:
             raise ValidationError(f"fallback_share must be in (0, 1], got {fallback_share!r}")
         try:
@@ -101,9 +106,10 @@ class RedisRateLimiter:
         self._redis = client or redis_asyncio.Redis.from_url(url)
         self._key = f"{prefix}{key}"
         self._qps = float(qps)
-        # Replies from Redis arrive with a little jitter; half a percent of spacing keeps a
-        # strict server-side window from ever seeing one request too many.
-        self._interval_us = round(1_000_000 / qps * (1 + _SAFETY))
+        # A slot is granted in Redis but the request reaches the service a little later, and
+        # by how much varies from process to process (scheduling, a new connection). A small
+        # margin of spacing keeps a strict server-side window from seeing one too many.
+        self._interval_us = round(1_000_000 / qps * (1 + safety))
         self._tolerance_us = (burst - 1) * self._interval_us
         self._ttl_ms = max(60_000, math.ceil((burst + 1) * 1000 / qps) * 10)
         self._reserve = self._redis.register_script(_RESERVE)
