@@ -290,7 +290,7 @@ class Simulator:
         try:
             data = ACTIONS[action](ctx)
         except GatewayError as error:  # a typed parameter that does not parse
-            self.stats.rejected += 1
+            # Already counted as accepted (it passed the quota); only its code is recorded.
             return self._gateway_error(request, request_id, error)
         except BusinessError as error:
             return self._business_error(request, request_id, action, error.code, error.message)

@@ -66,7 +66,7 @@ class FleetSpec:
     firmware_per_product: int = attrs.field(default=4, validator=_positive_int)
     jobs_per_firmware: tuple[int, int] = attrs.field(default=(2, 5), validator=_range_pair)
     devices_per_product: int = attrs.field(default=400, validator=_positive_int)
-    tasks_per_job: tuple[int, int] = attrs.field(default=(20, 230), validator=_range_pair)
+    tasks_per_job: tuple[int, int] = attrs.field(default=(30, 260), validator=_range_pair)
     #: Custom modules per product besides ``default`` (at most 10, as the service allows).
     modules_per_product: int = attrs.field(default=2)
     #: Percentage of unfinished (NOTIFIED / IN_PROGRESS) tasks left stuck for days.
@@ -102,6 +102,12 @@ class FleetSpec:
         )
 
 
+def _action_set(value: Iterable[str] | None) -> frozenset[str] | None:
+    if isinstance(value, str):  # one action name, not a set of letters
+        return frozenset([value])
+    return None if value is None else frozenset(value)
+
+
 @attrs.frozen
 class FaultSpec:
     """Seeded fault injection, decided per accepted request (after verification and quota).
@@ -129,9 +135,7 @@ class FaultSpec:
     drop: float = attrs.field(default=0.0, validator=_probability)
     truncate: float = attrs.field(default=0.0, validator=_probability)
     phase: FaultPhase = "before"
-    actions: frozenset[str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(frozenset)
-    )
+    actions: frozenset[str] | None = attrs.field(default=None, converter=_action_set)
     seed: int | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -167,7 +167,7 @@ class _Builder:
             firmware = Firmware(
                 number=number,
                 firmware_id=fleet.firmware_codec.encode(number),
-                name=f"{short}-{module}-{dest}",
+                name=f"{short}-{module}-v{dest.replace('.', '_')}",  # names allow no dots
                 product_key=product.key,
                 product_name=product.name,
                 module_name=module,
@@ -349,6 +349,8 @@ class _Builder:
                 ("wave", str(rng.randint(1, 9))),
             ]
         src_versions = [ladder[0]] if rng.random() < 0.5 else []
+        if firmware.type == 1 and firmware.src_version is not None:
+            src_versions = [firmware.src_version]  # a delta package only applies to its source
         if dynamic:
             selection, target = "DYNAMIC", "ALL"
             extra["dynamic_mode"] = rng.choice((1, 2))
