@@ -1,7 +1,9 @@
 """A worker process for the shared-quota test: harvest one job through a Redis-shared quota.
 
-Usage: python _worker.py BASE_URL REDIS_URL KEY JOB_ID
-Prints one task id per line, then a final line "elapsed <seconds>".
+Usage: python _worker.py BASE_URL REDIS_URL KEY JOB_ID START_AT
+Waits until the epoch time START_AT (so every worker has finished starting up: start-up
+is CPU-heavy and would delay the first requests of the others), then harvests. Prints one
+task id per line, then a final line "elapsed <seconds>".
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from otaclient import OTAClient, RedisRateLimiter
 from otaclient.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 
 
-async def main(base_url: str, redis_url: str, key: str, job_id: str) -> None:
+async def main(base_url: str, redis_url: str, key: str, job_id: str, start_at: str) -> None:
     limiter = RedisRateLimiter(redis_url, key=key, qps=10.0)
+    await anyio.sleep(max(0.0, float(start_at) - time.time()))
     started = time.monotonic()
     async with OTAClient(
         endpoint=base_url,
@@ -31,4 +34,4 @@ async def main(base_url: str, redis_url: str, key: str, job_id: str) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, *sys.argv[1:5])
+    anyio.run(main, *sys.argv[1:6])
