@@ -258,6 +258,9 @@ class _State:
         self.last_page = max(self.last_page, _last_page(page))
 
 
+_GONE = (anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
 @attrs.frozen
 class _Failed:
     error: BaseException
@@ -282,10 +285,8 @@ async def _produce(
         async with send:
             try:
                 await _fan_out(fetch, state, pages_ahead, send)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return  # the caller stopped reading
             except Exception as exc:
-                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                with contextlib.suppress(*_GONE):
                     await send.send(_Failed(exc))
 
 
@@ -318,10 +319,16 @@ async def _fan_out(
             number = 2
             while number <= state.last_page:
                 slot = _Slot(number)
-                await slots_send.send(slot)
+                try:
+                    await slots_send.send(slot)
+                except _GONE:
+                    return  # the hand-over loop below has stopped
                 task_group.start_soon(fill, slot)
                 number += 1
 
+    # Nothing but `failure` may leave this task group: a closed stream raised in here would
+    # come out wrapped in an exception group (trio), which the producer cannot tell apart
+    # from a real error.
     async with anyio.create_task_group() as task_group:
         task_group.start_soon(spawn)
         async with slots_receive:
@@ -330,7 +337,11 @@ async def _fan_out(
                 if slot.page is None:
                     break
                 state.observe(slot.page)
-                await send.send(slot.page.items)
+                try:
+                    await send.send(slot.page.items)
+                except _GONE:
+                    task_group.cancel_scope.cancel()  # the caller stopped reading
+                    break
     if failure is not None:
         raise failure
 

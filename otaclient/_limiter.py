@@ -106,7 +106,11 @@ class TokenBucket:
     @property
     def current_rate(self) -> float:
         """The rate in force now: lower than ``rate`` for a while after throttling."""
-        return self._rate * self._fraction
+        try:
+            now = self._clock()
+        except RuntimeError:  # no event loop to read anyio's clock: the last known rate
+            return self._rate * self._fraction
+        return self._rate * self._recovered(now)
 
     async def acquire(self, action: str | None = None) -> None:
         """Wait for a token. FIFO; a waiter cancelled here consumes nothing."""
@@ -153,10 +157,15 @@ class TokenBucket:
         return 1.0 / (self._rate * self._fraction) + _SPACING_EPSILON
 
     def _recover(self, now: float) -> None:
-        if self._fraction < 1.0:
-            climbed = (now - self._fraction_at) / self._recovery_seconds
-            self._fraction = min(1.0, self._fraction + max(climbed, 0.0))
+        self._fraction = self._recovered(now)
         self._fraction_at = now
+
+    def _recovered(self, now: float) -> float:
+        # The share of the rate in force at `now`, climbing back linearly after a cut.
+        if self._fraction >= 1.0:
+            return self._fraction
+        climbed = (now - self._fraction_at) / self._recovery_seconds
+        return min(1.0, self._fraction + max(climbed, 0.0))
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate={self._rate}, burst={self._burst}, adaptive={self._adaptive})"

@@ -269,7 +269,7 @@ def _device(values: Mapping[str, Any]) -> str | None:
 
 # --------------------------------------------------------------------------- the table
 
-_TAGS = Structs("Tag", ("Key", "Value"), max_items=10)
+_TAGS = Structs("Tag", ("Key", "Value"), each_needs=("Key", "Value"), max_items=10)
 _JOB_COMMON = (
     Int("RetryInterval", choices=(0, 10, 30, 60, 1440)),
     Int("RetryCount", choices=(1, 2, 5)),
@@ -327,7 +327,10 @@ OPERATIONS: dict[str, Operation] = dict(
                     Str("DestVersion", required=True, max_len=64),
                     Str("FirmwareUrl"),
                     Structs(
-                        "MultiFiles", ("Name", "Url", "Size", "SignValue", "FileMd5"), max_items=20
+                        "MultiFiles",
+                        ("Name", "Url", "Size", "SignValue", "FileMd5"),
+                        each_needs=("Name", "Url"),
+                        max_items=20,
                     ),
                     Str("ProductKey"),
                     Str("FirmwareDesc", max_len=100),
@@ -474,7 +477,7 @@ OPERATIONS: dict[str, Operation] = dict(
                     Int("MaximumPerMinute", required=True, low=10, high=10000),
                     Int("TimeoutInMinutes", low=1, high=1440),
                     Repeat("SrcVersionList"),
-                    Structs("Tags", ("Key", "Value"), max_items=10),
+                    Structs("Tags", ("Key", "Value"), each_needs=("Key", "Value"), max_items=10),
                 ),
                 how_to_check="Read the job with query_ota_job(job_id=...).",
             )

@@ -58,6 +58,7 @@ class Param:
     max_len: int | None = None
     enum: type[StrEnum] | None = None
     struct_fields: tuple[str, ...] = ()
+    struct_required: tuple[str, ...] = ()
 
     def encode(self, value: Any, action: str) -> Iterator[tuple[str, str]]:
         """Yield the wire pairs for ``value`` (nothing for ``None``), or raise ValidationError."""
@@ -117,11 +118,22 @@ def Repeat(
 
 
 def Structs(
-    wire: str, fields: tuple[str, ...], *, required: bool = False, max_items: int | None = None
+    wire: str,
+    fields: tuple[str, ...],
+    *,
+    each_needs: tuple[str, ...] = (),
+    required: bool = False,
+    max_items: int | None = None,
 ) -> Param:
-    """A list of structs (``Tag.1.Key``, ``Tag.1.Value``, ...)."""
+    """A list of structs (``Tag.1.Key``, ``Tag.1.Value``, ...); ``each_needs`` per item."""
     return Param(
-        wire, "structs", required, _list_name(wire), max_items=max_items, struct_fields=fields
+        wire,
+        "structs",
+        required,
+        _list_name(wire),
+        max_items=max_items,
+        struct_fields=fields,
+        struct_required=each_needs,
     )
 
 
@@ -224,7 +236,9 @@ def _encode_structs(p: Param, value: Any, action: str) -> Iterator[tuple[str, st
     for index, item in enumerate(_as_list(p, value, action), start=1):
         values = _struct_values(p, item, action, index)
         for field, field_value in zip(p.struct_fields, values, strict=True):
-            if field_value is None:
+            if field_value is None or field_value == "":
+                if field in p.struct_required:
+                    raise p.fail(action, f"item {index} needs a {field}")
                 continue
             if isinstance(field_value, bool) or not isinstance(field_value, str | int):
                 raise p.fail(action, f"item {index} {field} must be a string, got {field_value!r}")

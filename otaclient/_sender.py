@@ -86,6 +86,18 @@ class Sender:
         if credentials.security_token:
             common["SecurityToken"] = credentials.security_token
         self._common = common
+        # Every spelling a secret can come back in: a SignatureDoesNotMatch answer echoes
+        # the server's string to sign, where the token is percent-encoded once or twice.
+        self._secrets = sorted(
+            {
+                form
+                for secret in (credentials.security_token, credentials.access_key_secret)
+                if secret
+                for form in (secret, percent_encode(secret), percent_encode(percent_encode(secret)))
+            },
+            key=len,
+            reverse=True,
+        )
         self.attempts = 0
         """Requests sent so far (retries included)."""
         self.retries = 0
@@ -204,6 +216,8 @@ class Sender:
             failed = True  # no Success flag but an error code: an error body after all
         if failed:
             message = _text(get_key(body, "Message")) or _text(get_key(body, "ErrorMessage"))
+            if message:
+                message = self._scrub(message)
             error_type = ThrottlingError if is_throttling_code(code) else APIError
             raise error_type(
                 action=op.action,
@@ -216,6 +230,11 @@ class Sender:
                 retry_after=_retry_after(headers),
             )
         return Answer(body, request_id, status)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 class _TooLarge(Exception):

@@ -1,0 +1,337 @@
+"""iter_*: every item once and in order, pages fetched concurrently, bounded, cancellable.
+
+A ``PagedServer`` double serves ListOTAFirmware pages over ``httpx.MockTransport``, with an
+optional per-page latency (``await anyio.sleep``) and failing pages. The tests run in
+virtual time, so "300 ms per request" costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from otaclient import APIError, HarvestError, OTAClient, RetryPolicy
+
+from ._helpers import make_client, query_of
+from ._virtual_time import BACKENDS, virtual_time_backend
+
+pytestmark = pytest.mark.anyio
+
+Latency = Callable[[int], float]
+
+
+@pytest.fixture(params=BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return virtual_time_backend(request.param)
+
+
+class PagedServer:
+    """A paged list of ``count`` items (ListOTAFirmware's shape unless told), recording
+    what the client asked for."""
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        latency: float | Latency = 0.0,
+        failing_pages: frozenset[int] = frozenset(),
+        shape: tuple[str, str, str] = ("FirmwareInfo", "SimpleFirmwareInfo", "FirmwareId"),
+    ) -> None:
+        self.ids = [f"id-{n:05d}" for n in range(count)]
+        self.shape = shape
+        self.latency: Latency = latency if callable(latency) else (lambda page: latency)
+        self.failing_pages = failing_pages
+        self.requested: list[int] = []
+        self.page_sizes: set[int] = set()
+        self.events: list[tuple[str, int]] = []
+        self.cancelled: list[int] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        query = query_of(request)
+        page, size = int(query["CurrentPage"]), int(query["PageSize"])
+        self.requested.append(page)
+        self.page_sizes.add(size)
+        self.events.append(("start", page))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await anyio.sleep(self.latency(page))
+        except anyio.get_cancelled_exc_class():
+            self.cancelled.append(page)
+            raise
+        finally:
+            self.in_flight -= 1
+        self.events.append(("end", page))
+        if page in self.failing_pages:
+            body = {"RequestId": f"req-{page}", "Code": "ServiceUnavailable", "Message": "down"}
+            return httpx.Response(503, json=body)
+        chunk = self.ids[(page - 1) * size : page * size]
+        wrapper, item_key, id_key = self.shape
+        return httpx.Response(
+            200,
+            json={
+                "RequestId": f"req-{page}",
+                "Success": True,
+                "Total": len(self.ids),
+                "PageSize": size,
+                "CurrentPage": page,
+                "PageCount": -(-len(self.ids) // size),
+                wrapper: {item_key: [{id_key: i} for i in chunk]},
+            },
+        )
+
+    def page_of(self, firmware_id: str | None, page_size: int) -> int:
+        assert firmware_id is not None
+        return self.ids.index(firmware_id) // page_size + 1
+
+
+async def _harvest(client: OTAClient, **arguments: Any) -> list[str | None]:
+    return [f.firmware_id async for f in client.iter_ota_firmware(**arguments)]
+
+
+# --------------------------------------------------------------------------- completeness
+
+
+async def test_every_item_once_in_page_order_though_later_pages_answer_first() -> None:
+    # Later pages answer sooner, so completion order is the reverse of page order.
+    server = PagedServer(1234, latency=lambda page: 0.05 * (20 - page))
+    async with make_client(server) as client:
+        ids = await _harvest(client)
+    assert ids == server.ids
+    assert sorted(server.requested) == list(range(1, 14))  # 13 pages of 100, each once
+
+
+JOBS = ("Data", "SimpleOTAJobInfo", "JobId")
+TASKS = ("Data", "SimpleOTATaskInfo", "TaskId")
+
+
+@pytest.mark.parametrize(
+    ("shape", "iterate", "id_field"),
+    [
+        (JOBS, lambda c: c.iter_ota_job_by_firmware(firmware_id="f"), "job_id"),
+        (
+            JOBS,
+            lambda c: c.iter_ota_job_by_device(firmware_id="f", product_key="p", device_name="d"),
+            "job_id",
+        ),
+        (TASKS, lambda c: c.iter_ota_task_by_job(job_id="j"), "task_id"),
+    ],
+    ids=["iter_ota_job_by_firmware", "iter_ota_job_by_device", "iter_ota_task_by_job"],
+)
+async def test_every_iter_method_yields_every_item_in_order(
+    shape: tuple[str, str, str], iterate: Callable[[OTAClient], Any], id_field: str
+) -> None:
+    server = PagedServer(1050, latency=lambda page: 0.05 * (12 - page), shape=shape)
+    async with make_client(server) as client:
+        ids = [getattr(item, id_field) async for item in iterate(client)]
+    assert ids == server.ids
+    assert server.max_in_flight > 1
+
+
+@pytest.mark.parametrize("count", [1, 99, 100, 101, 250])
+async def test_page_boundaries_lose_and_repeat_nothing(count: int) -> None:
+    server = PagedServer(count)
+    async with make_client(server) as client:
+        ids = await _harvest(client, page_size=50)
+    assert ids == server.ids
+    assert sorted(server.requested) == list(range(1, -(-count // 50) + 1))
+
+
+async def test_an_empty_list_yields_nothing_after_one_request() -> None:
+    server = PagedServer(0)
+    async with make_client(server) as client:
+        ids = await _harvest(client)
+    assert ids == []
+    assert server.requested == [1]
+
+
+async def test_page_size_defaults_to_the_maximum_and_can_be_chosen() -> None:
+    default, chosen = PagedServer(300), PagedServer(300)
+    async with make_client(default) as client:
+        await _harvest(client)
+    async with make_client(chosen) as client:
+        await _harvest(client, page_size=7)
+    assert default.page_sizes == {100}
+    assert chosen.page_sizes == {7}
+    assert len(chosen.requested) == 43
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+async def test_page_one_is_fetched_alone_first() -> None:
+    server = PagedServer(1000, latency=0.3)
+    async with make_client(server) as client:
+        await _harvest(client)
+    assert server.events[:2] == [("start", 1), ("end", 1)]
+
+
+async def test_later_pages_are_fetched_concurrently() -> None:
+    server = PagedServer(1000, latency=0.3)
+    async with make_client(server) as client:
+        await _harvest(client)
+    assert server.max_in_flight > 1
+
+
+async def test_thirty_slow_pages_take_far_less_than_thirty_round_trips() -> None:
+    server = PagedServer(3000, latency=0.3)
+    start = anyio.current_time()
+    async with make_client(server, qps=None) as client:
+        ids = await _harvest(client)
+    elapsed = anyio.current_time() - start
+    assert len(ids) == 3000
+    assert elapsed < 30 * 0.3 / 3
+
+
+async def test_the_rate_limit_still_paces_a_concurrent_harvest() -> None:
+    server = PagedServer(3000, latency=0.3)
+    start = anyio.current_time()
+    async with make_client(server, qps=10.0) as client:
+        await _harvest(client)
+    assert anyio.current_time() - start >= 29 * 0.1  # 30 requests, 0.1 s apart at least
+
+
+async def test_iter_without_async_with_fetches_one_page_at_a_time() -> None:
+    server = PagedServer(1000, latency=0.3)
+    client = make_client(server)
+    try:
+        ids = await _harvest(client)
+    finally:
+        await client.aclose()
+    assert ids == server.ids
+    assert server.max_in_flight == 1
+
+
+# --------------------------------------------------------------------------- bounded memory
+
+
+@pytest.mark.parametrize("pages_ahead", [1, 2, 4])
+async def test_a_paused_reader_stops_the_fetching_after_a_few_pages(pages_ahead: int) -> None:
+    server = PagedServer(500, latency=0.2)  # 50 pages of 10
+    ids: list[str | None] = []
+    fetched_while_paused = 0
+    async with make_client(server, pages_ahead=pages_ahead) as client:
+        async for firmware in client.iter_ota_firmware(page_size=10):
+            ids.append(firmware.firmware_id)
+            if len(ids) == 21:  # the first item of page 3: the reader pauses for a minute
+                await anyio.sleep(60)
+                fetched_while_paused = max(server.requested)
+    assert 3 < fetched_while_paused <= 3 + pages_ahead + 3
+    assert ids == server.ids  # and once it reads on, it gets everything
+
+
+# --------------------------------------------------------------------------- stopping early
+
+
+async def test_closing_the_iterator_cancels_outstanding_fetches(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    # Pages 1 and 2 answer at once, the others take 5 s: they are in flight at the break.
+    server = PagedServer(5000, latency=lambda page: 0.1 if page <= 2 else 5.0)
+    async with make_client(server, pages_ahead=8) as client:
+        iterator = client.iter_ota_firmware()
+        async with contextlib.aclosing(iterator):  # type: ignore[type-var]
+            async for firmware in iterator:
+                if server.page_of(firmware.firmware_id, 100) == 2:
+                    break
+        closed_at, sent_at_close = anyio.current_time(), len(server.requested)
+        await anyio.wait_all_tasks_blocked()
+        assert server.in_flight == 0  # the fetches in flight were cancelled ...
+        assert anyio.current_time() == closed_at  # ... at once, not waited for
+        await anyio.sleep(30)
+        assert len(server.requested) == sent_at_close  # and nothing new was started
+    assert server.cancelled
+    assert max(server.requested) <= 2 + 8 + 2  # of 50 pages: only the look-ahead was asked for
+    assert not recwarn.list
+
+
+async def test_leaving_the_client_block_stops_an_abandoned_harvest(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    server = PagedServer(1000, latency=1.0)
+    iterator: Any = None
+    with anyio.fail_after(60):
+        async with make_client(server, pages_ahead=8) as client:
+            iterator = client.iter_ota_firmware()
+            async for firmware in iterator:
+                if server.page_of(firmware.firmware_id, 100) == 2:
+                    break  # left without aclose(): the client's exit must stop the producer
+        sent_at_exit = len(server.requested)
+        assert server.in_flight == 0
+        await anyio.sleep(30)
+    assert len(server.requested) == sent_at_exit
+    await iterator.aclose()
+    assert not recwarn.list
+
+
+@pytest.mark.parametrize(
+    "anyio_backend",
+    [
+        pytest.param(virtual_time_backend("asyncio"), id="asyncio"),
+        pytest.param(virtual_time_backend("trio"), id="trio"),
+    ],
+)
+async def test_stopping_a_harvest_while_its_producer_waits_leaves_the_client_working() -> None:
+    server = PagedServer(500, latency=0.2)
+    async with make_client(server, pages_ahead=2) as client:
+        iterator = client.iter_ota_firmware(page_size=10)
+        async with contextlib.aclosing(iterator):  # type: ignore[type-var]
+            async for firmware in iterator:
+                if server.page_of(firmware.firmware_id, 10) == 3:
+                    await anyio.sleep(60)  # meanwhile the producer fills the buffer and waits
+                    break
+        ids = await _harvest(client, page_size=10)  # the client is still usable
+    assert ids == server.ids
+
+
+async def test_a_cancelled_reader_leaves_nothing_running() -> None:
+    server = PagedServer(1000, latency=1.0)
+    async with make_client(server, pages_ahead=8) as client:
+        with anyio.move_on_after(2.5):
+            await _harvest(client)
+        sent = len(server.requested)
+        assert server.in_flight == 0
+        await anyio.sleep(30)
+        assert len(server.requested) == sent
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize("failing", [1, 2, 5, 10])
+async def test_a_page_failing_after_retries_raises_harvest_error_naming_it(failing: int) -> None:
+    server = PagedServer(100, failing_pages=frozenset({failing}), latency=0.1)
+    retry = RetryPolicy(max_attempts=2, backoff_base=0.0)
+    ids: list[str | None] = []
+    async with make_client(server, retry=retry) as client:
+        with pytest.raises(HarvestError) as caught:
+            async for firmware in client.iter_ota_firmware(page_size=10):
+                ids.append(firmware.firmware_id)
+    error = caught.value
+    assert error.page == failing
+    assert f"page {failing}" in str(error)
+    assert "ListOTAFirmware" in str(error)
+    assert isinstance(error.__cause__, APIError)
+    assert error.__cause__.code == "ServiceUnavailable"
+    assert server.requested.count(failing) == 2  # retried, then given up
+    assert ids == server.ids[: len(ids)]  # what came out is an in-order prefix
+    assert all(server.page_of(i, 10) < failing for i in ids)  # nothing from or after page k
+
+
+async def test_after_a_failed_page_no_more_pages_are_requested() -> None:
+    server = PagedServer(1000, failing_pages=frozenset({3}), latency=0.5)
+    retry = RetryPolicy(max_attempts=1)
+    async with make_client(server, retry=retry, pages_ahead=4) as client:
+        with pytest.raises(HarvestError):
+            await _harvest(client, page_size=10)
+        sent = len(server.requested)
+        assert server.in_flight == 0
+        await anyio.sleep(30)
+        assert len(server.requested) == sent

@@ -1,0 +1,308 @@
+"""The token bucket, in virtual time under asyncio and trio."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from otaclient import RateLimiter, TokenBucket, Unlimited, ValidationError
+
+from ._helpers import Recorder, make_client
+from ._virtual_time import BACKENDS, virtual_time_backend
+
+pytestmark = pytest.mark.anyio
+
+# Grant times are compared with this much slack: the bucket may space grants a hair over
+# 1/rate (it adds a microsecond so float sums never squeeze rate + 1 grants into a second).
+SLACK = 1e-3
+EPSILON = 1e-9
+
+
+@pytest.fixture(params=BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return virtual_time_backend(request.param)
+
+
+async def _grant_times(bucket: TokenBucket, count: int) -> list[float]:
+    """Start ``count`` tasks that each take one token; return the grant times, sorted."""
+    times: list[float] = []
+
+    async def take() -> None:
+        await bucket.acquire()
+        times.append(anyio.current_time())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(count):
+            tg.start_soon(take)
+    return sorted(times)
+
+
+def _most_in_any_window(times: list[float], width: float = 1.0) -> int:
+    """The largest number of grants inside any half-open window [t, t + width)."""
+    return max(sum(1 for u in times if t <= u < t + width - EPSILON) for t in times)
+
+
+async def test_virtual_clock_is_in_use() -> None:
+    # Guard for the fixture: an hour's sleep returns at once but moves the clock an hour.
+    start = anyio.current_time()
+    await anyio.sleep(3600)
+    assert anyio.current_time() - start == pytest.approx(3600)
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+async def test_achieved_rate_matches_the_configured_rate() -> None:
+    bucket = TokenBucket(10.0)
+    start = anyio.current_time()
+    for _ in range(51):
+        await bucket.acquire()
+    elapsed = anyio.current_time() - start
+    assert elapsed == pytest.approx(5.0, abs=SLACK)  # 50 intervals of 0.1 s after the first grant
+    assert bucket.granted == 51
+
+
+async def test_concurrent_waiters_are_spaced_one_interval_apart() -> None:
+    times = await _grant_times(TokenBucket(10.0), 30)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) == pytest.approx(0.1, abs=SLACK)
+    assert times[-1] - times[0] == pytest.approx(2.9, abs=SLACK)
+
+
+@pytest.mark.parametrize("rate", [1.0, 3.0, 10.0, 20.0])
+async def test_no_one_second_window_sees_more_than_rate_grants(rate: float) -> None:
+    times = await _grant_times(TokenBucket(rate), int(rate * 3) + 1)
+    assert _most_in_any_window(times) == int(rate)
+
+
+async def test_a_burst_allows_rate_plus_burst_minus_one_in_a_window() -> None:
+    times = await _grant_times(TokenBucket(10.0, burst=3), 40)
+    assert times[:3] == [times[0]] * 3  # the burst is granted at once
+    assert _most_in_any_window(times) <= 10 + 3 - 1
+
+
+async def test_an_idle_bucket_does_not_bank_more_than_its_burst() -> None:
+    bucket = TokenBucket(10.0)
+    await bucket.acquire()
+    await anyio.sleep(60)  # a long idle time must not turn into a burst
+    times = await _grant_times(bucket, 11)
+    assert _most_in_any_window(times) == 10
+
+
+async def test_waiters_are_served_first_come_first_served() -> None:
+    bucket = TokenBucket(10.0)
+    await bucket.acquire()  # the next token is 0.1 s away: everyone below waits
+    served: list[int] = []
+
+    async def take(index: int, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        await bucket.acquire()
+        served.append(index)
+
+    async with anyio.create_task_group() as tg:
+        for index in range(8):
+            await tg.start(take, index)
+    assert served == list(range(8))
+
+
+async def test_a_cancelled_waiter_takes_no_token() -> None:
+    bucket = TokenBucket(10.0)
+    start = anyio.current_time()
+    await bucket.acquire()  # grant at 0.0; the next slot is 0.1
+    with anyio.move_on_after(0.05) as scope:
+        await bucket.acquire()
+    assert scope.cancelled_caught
+    await bucket.acquire()
+    assert anyio.current_time() - start == pytest.approx(
+        0.1, abs=SLACK
+    )  # the cancelled slot is reused
+    assert bucket.granted == 2
+
+
+async def test_a_waiter_cancelled_in_the_queue_takes_no_token() -> None:
+    bucket = TokenBucket(10.0)
+    start = anyio.current_time()
+    await bucket.acquire()
+    granted: dict[str, float] = {}
+
+    async def take(name: str, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        await bucket.acquire()
+        granted[name] = anyio.current_time() - start
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(take, "head")
+        async with anyio.create_task_group() as doomed:
+            await doomed.start(take, "cancelled")
+            doomed.cancel_scope.cancel()
+        await tg.start(take, "last")
+    assert "cancelled" not in granted
+    assert granted["head"] == pytest.approx(0.1, abs=SLACK)
+    assert granted["last"] == pytest.approx(0.2, abs=SLACK)
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+async def test_report_throttled_halves_the_current_rate() -> None:
+    bucket = TokenBucket(10.0)
+    await bucket.acquire()
+    bucket.report_throttled()
+    assert bucket.current_rate == pytest.approx(5.0)
+    assert bucket.rate == 10.0
+    assert bucket.throttled == 1
+
+
+async def test_report_throttled_spaces_grants_further_apart() -> None:
+    bucket = TokenBucket(10.0, recovery_seconds=60.0)
+    await bucket.acquire()
+    bucket.report_throttled()
+    times = await _grant_times(bucket, 5)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) > 0.1 + SLACK
+
+
+async def test_current_rate_recovers_after_recovery_seconds() -> None:
+    bucket = TokenBucket(10.0, recovery_seconds=10.0)
+    await bucket.acquire()
+    bucket.report_throttled()
+    await anyio.sleep(1.0)
+    assert 5.0 < bucket.current_rate < 10.0  # climbing back
+    await anyio.sleep(10.0)
+    assert bucket.current_rate == pytest.approx(10.0)
+
+
+async def test_pacing_recovers_after_recovery_seconds() -> None:
+    bucket = TokenBucket(10.0, recovery_seconds=10.0)
+    await bucket.acquire()
+    bucket.report_throttled()
+    await anyio.sleep(10.0)
+    times = await _grant_times(bucket, 11)
+    assert times[-1] - times[0] == pytest.approx(1.0, abs=SLACK)
+
+
+def test_current_rate_can_be_read_outside_an_event_loop() -> None:
+    assert TokenBucket(10.0).current_rate == 10.0
+
+
+async def test_several_reports_within_a_second_halve_only_once() -> None:
+    bucket = TokenBucket(10.0, recovery_seconds=1000.0)
+    await bucket.acquire()
+    for _ in range(5):
+        bucket.report_throttled()
+    assert bucket.current_rate == pytest.approx(5.0)
+    await anyio.sleep(1.0)
+    bucket.report_throttled()
+    assert bucket.current_rate < 5.0
+
+
+async def test_the_rate_never_drops_below_its_floor() -> None:
+    bucket = TokenBucket(10.0, min_fraction=0.1, recovery_seconds=1e9)
+    for _ in range(20):
+        bucket.report_throttled()
+        await anyio.sleep(1.0)
+    assert bucket.current_rate == pytest.approx(1.0)
+
+
+async def test_a_non_adaptive_bucket_keeps_its_rate() -> None:
+    bucket = TokenBucket(10.0, adaptive=False)
+    bucket.report_throttled()
+    assert bucket.current_rate == 10.0
+    times = await _grant_times(bucket, 11)
+    assert times[-1] - times[0] == pytest.approx(1.0, abs=SLACK)
+
+
+async def test_retry_after_pauses_the_bucket() -> None:
+    bucket = TokenBucket(10.0)
+    start = anyio.current_time()
+    await bucket.acquire()
+    bucket.report_throttled(retry_after=2.0)
+    await bucket.acquire()
+    assert anyio.current_time() - start == pytest.approx(2.0, abs=SLACK)
+
+
+# --------------------------------------------------------------------------- Unlimited
+
+
+async def test_unlimited_never_waits() -> None:
+    limiter = Unlimited()
+    start = anyio.current_time()
+    for _ in range(1000):
+        await limiter.acquire("ListOTAFirmware")
+    limiter.report_throttled(5.0)
+    await limiter.acquire()
+    assert anyio.current_time() == start
+
+
+def test_both_limiters_satisfy_the_protocol() -> None:
+    assert isinstance(TokenBucket(1.0), RateLimiter)
+    assert isinstance(Unlimited(), RateLimiter)
+
+
+@pytest.mark.parametrize("rate", [0, -1, math.inf, math.nan])
+def test_a_bucket_refuses_a_rate_that_is_not_positive_and_finite(rate: float) -> None:
+    with pytest.raises(ValidationError):
+        TokenBucket(rate)
+
+
+def test_a_bucket_refuses_a_burst_below_one() -> None:
+    with pytest.raises(ValidationError):
+        TokenBucket(10.0, burst=0)
+
+
+# --------------------------------------------------------------------------- through the client
+
+
+def _timed(recorder_times: list[float]) -> Recorder:
+    def respond(request: httpx.Request) -> httpx.Response:
+        recorder_times.append(anyio.current_time())
+        return httpx.Response(200, json={"RequestId": "r", "Success": True, "Data": []})
+
+    return Recorder(respond)
+
+
+async def _fire(client: Any, count: int) -> None:
+    async with anyio.create_task_group() as tg:
+        for _ in range(count):
+            tg.start_soon(lambda: client.list_ota_module_by_product(product_key="pk"))
+
+
+async def test_client_qps_none_uses_no_limit() -> None:
+    times: list[float] = []
+    start = anyio.current_time()
+    async with make_client(_timed(times), qps=None) as client:
+        assert isinstance(client.limiter, Unlimited)
+        await _fire(client, 50)
+    assert len(times) == 50
+    assert anyio.current_time() == start
+
+
+async def test_client_qps_paces_every_call() -> None:
+    times: list[float] = []
+    async with make_client(_timed(times), qps=10.0) as client:
+        assert isinstance(client.limiter, TokenBucket)
+        await _fire(client, 21)
+    assert times[-1] - times[0] == pytest.approx(2.0, abs=SLACK)
+    assert _most_in_any_window(sorted(times)) == 10
+
+
+async def test_one_bucket_shared_by_two_clients_paces_both_together() -> None:
+    bucket = TokenBucket(10.0)
+    times: list[float] = []
+    async with (
+        make_client(_timed(times), limiter=bucket) as first,
+        make_client(_timed(times), limiter=bucket) as second,
+    ):
+        assert first.limiter is second.limiter is bucket
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_fire, first, 15)
+            tg.start_soon(_fire, second, 15)
+    times.sort()
+    assert len(times) == 30
+    assert times[-1] - times[0] == pytest.approx(2.9, abs=SLACK)
+    assert _most_in_any_window(times) == 10
