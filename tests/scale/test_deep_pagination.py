@@ -111,3 +111,27 @@ async def test_a_chosen_status_too_deep_to_reach_raises_before_yielding() -> Non
             async for _ in client.iter_ota_task_by_job(job_id="big", task_status="succeeded"):
                 yielded += 1
     assert yielded == 0
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # one backend: ~2,600 requests
+async def test_a_simulated_job_of_250000_tasks_is_harvested_whole(anyio_backend: str) -> None:
+    from otaclient.simulator import (
+        DEMO_ACCESS_KEY_ID,
+        DEMO_ACCESS_KEY_SECRET,
+        FleetSpec,
+        Simulator,
+        SimulatorConfig,
+    )
+
+    sim = Simulator(SimulatorConfig(qps=None, fleet=FleetSpec.single_job(250_000)))
+    (job_id,) = sim.fleet.job_ids()
+    async with OTAClient(
+        endpoint="http://sim",
+        access_key_id=DEMO_ACCESS_KEY_ID,
+        access_key_secret=DEMO_ACCESS_KEY_SECRET,
+        qps=None,
+        transport=sim.transport(),
+    ) as client:
+        ids = [task.task_id async for task in client.iter_ota_task_by_job(job_id=job_id)]
+    assert len(ids) == len(set(ids)) == 250_000
+    assert set(ids) == set(sim.fleet.task_ids(job_id))
