@@ -1,0 +1,148 @@
+"""A job's device tasks, folded in as they stream past: counts plus two bounded lists.
+
+Memory per job is constant: a counter per status and at most ``keep`` failed and ``keep``
+stuck devices. Which ones are kept does not depend on the order pages arrive in: the most
+recently modified failures and the longest-stuck tasks (ties by device name, then task id).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from datetime import datetime, timedelta
+
+from .._models import OTAJob, OTATask, TaskStatus
+from .report import STUCK_STATUSES, DeviceIssue, JobReport, TaskSummary
+
+__all__ = ["JobTally", "canonical", "is_stuck"]
+
+
+# Documented spellings of one value (reference §7): reports use the canonical one.
+_CANONICAL = {"COMPLETE": "COMPLETED", "VERFIY_FIRMWARE": "VERIFY_FIRMWARE"}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def canonical(value: object) -> str | None:
+    """A job status or type as text, documented variant spellings folded into one
+    (``COMPLETE`` -> ``COMPLETED``, ``VERFIY_FIRMWARE`` -> ``VERIFY_FIRMWARE``)."""
+    text = _text(value)
+    return None if text is None else _CANONICAL.get(text, text)
+
+
+def is_stuck(task: OTATask, *, now: datetime, stuck_after: timedelta) -> bool:
+    """Whether ``task`` is ``NOTIFIED``/``IN_PROGRESS`` and last modified before
+    ``now - stuck_after`` (its creation time stands in when the body has no modified time).
+    """
+    if task.task_status not in STUCK_STATUSES:
+        return False
+    last = task.utc_modified or task.utc_create
+    return last is not None and now - last > stuck_after
+
+
+Key = tuple[float, str, str]
+
+
+class _Best:
+    """The ``size`` issues with the smallest keys offered so far (a max-heap of ``size``)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._heap: list[tuple[_Largest, DeviceIssue]] = []
+
+    def offer(self, key: Key, issue: DeviceIssue) -> None:
+        if self._size <= 0:
+            return
+        entry = (_Largest(key), issue)
+        if len(self._heap) < self._size:
+            heapq.heappush(self._heap, entry)
+        elif key < self._heap[0][0].key:
+            heapq.heapreplace(self._heap, entry)
+
+    def sorted(self) -> tuple[DeviceIssue, ...]:
+        return tuple(issue for _, issue in sorted(self._heap, key=lambda entry: entry[0].key))
+
+
+class _Largest:
+    """Orders keys backwards, so that ``heapq``'s min-heap keeps the largest on top."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Key) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Largest) -> bool:
+        return other.key < self.key
+
+
+def _timestamp(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else 0.0
+
+
+class JobTally:
+    """Counts of one job's tasks, fed one task at a time, turned into a ``JobReport``."""
+
+    def __init__(
+        self, job: OTAJob, *, now: datetime, stuck_after: timedelta, keep: int = 50
+    ) -> None:
+        self.job = job
+        self._now = now
+        self._stuck_after = stuck_after
+        self._counts: Counter[str] = Counter()
+        self._stuck = 0
+        self._failed: _Best = _Best(keep)
+        self._stuck_devices: _Best = _Best(keep)
+        self.complete = True
+        """Set to ``False`` when the listing could not reach every task."""
+
+    def add(self, task: OTATask) -> None:
+        """Count one task."""
+        status = _text(task.task_status) or "UNKNOWN"
+        self._counts[status] += 1
+        tiebreak = (task.device_name or "", task.task_id or "")
+        if status == TaskStatus.FAILED:
+            newest_first = -_timestamp(task.utc_modified or task.utc_create)
+            self._failed.offer((newest_first, *tiebreak), self._issue(task))
+        elif is_stuck(task, now=self._now, stuck_after=self._stuck_after):
+            self._stuck += 1
+            oldest_first = _timestamp(task.utc_modified or task.utc_create)
+            self._stuck_devices.offer((oldest_first, *tiebreak), self._issue(task))
+
+    def add_page(self, tasks: list[OTATask]) -> None:
+        """Count a page of tasks."""
+        for task in tasks:
+            self.add(task)
+
+    def report(self) -> JobReport:
+        """The job's report as counted so far."""
+        job = self.job
+        return JobReport(
+            job_id=str(job.job_id),
+            firmware_id=job.firmware_id,
+            product_key=job.product_key,
+            job_status=canonical(job.job_status),
+            job_type=canonical(job.job_type),
+            selection_type=_text(job.selection_type),
+            target_selection=_text(job.target_selection),
+            utc_create=job.utc_create,
+            utc_start_time=job.utc_start_time,
+            utc_end_time=job.utc_end_time,
+            tasks=TaskSummary(dict(self._counts), self._stuck),
+            failed_devices=self._failed.sorted(),
+            stuck_devices=self._stuck_devices.sorted(),
+            complete=self.complete,
+        )
+
+    def _issue(self, task: OTATask) -> DeviceIssue:
+        return DeviceIssue(
+            device_name=task.device_name,
+            product_key=task.product_key or self.job.product_key,
+            iot_id=task.iot_id,
+            task_id=task.task_id,
+            task_status=_text(task.task_status),
+            utc_modified=task.utc_modified or task.utc_create,
+            task_desc=task.task_desc,
+            progress=task.progress,
+        )

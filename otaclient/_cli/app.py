@@ -1,0 +1,53 @@
+"""The ``otaclient`` command group."""
+
+from __future__ import annotations
+
+import click
+
+from .audit_cmd import audit
+from .firmware_cmd import firmware
+from .jobs_cmd import jobs
+from .options import Connection, connection_options
+from .simulate_cmd import simulate
+from .tasks_cmd import tasks
+
+__all__ = ["cli"]
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and
+(for STS) ALIBABA_CLOUD_SECURITY_TOKEN; they are never printed. Connection options work
+before or after the subcommand (after wins). Exit status: 0 success, 1 failure (one line
+on stderr), 2 bad usage or arguments.
+
+\b
+Examples:
+  otaclient audit --demo
+  otaclient --region-id cn-shanghai audit --product-key a1B2c3 --format json -o audit.json
+  otaclient simulate --port 8686
+""",
+)
+@connection_options
+@click.version_option(_version(), prog_name="otaclient")
+def cli(conn: Connection) -> None:
+    """Command line for the Alibaba Cloud IoT Platform OTA API (2018-01-20).
+
+    `otaclient audit` audits a fleet's firmware upgrades; the other commands each call one
+    API action; `otaclient simulate` serves the built-in simulator. Add --demo to any
+    command to run it against the in-process simulator instead of the service.
+    """
+
+
+cli.add_command(audit)
+cli.add_command(firmware)
+cli.add_command(jobs)
+cli.add_command(tasks)
+cli.add_command(simulate)

@@ -1,0 +1,112 @@
+"""``otaclient audit``: run :func:`otaclient.audit.audit_fleet` and render its report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .._audit.report import FleetReport
+from .._audit.run import audit_fleet
+from .connect import open_session
+from .failures import run_async
+from .live import LiveProgress
+from .options import Connection, connection_options
+from .output import open_output
+from .report_view import render_report
+
+__all__ = ["audit"]
+
+
+@click.command(
+    "audit",
+    epilog="""\b
+Examples:
+  otaclient audit --demo
+  otaclient audit --region-id cn-shanghai --product-key a1B2c3 --format json -o audit.json
+""",
+)
+@connection_options
+@click.option(
+    "--product-key",
+    "product_keys",
+    multiple=True,
+    metavar="PK",
+    help="Audit only this product (repeat for several). Default: every product.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--stuck-after",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    metavar="HOURS",
+    help="A NOTIFIED or IN_PROGRESS task not modified for this long is stuck.",
+)
+@click.option(
+    "--max-devices",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Failed and stuck devices listed per job (the counts are always complete).",
+)
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Live progress on stderr. Default: on when stderr is a terminal.",
+)
+def audit(
+    conn: Connection,
+    product_keys: tuple[str, ...],
+    output: Path | None,
+    stuck_after: float,
+    max_devices: int,
+    show_progress: bool | None,
+) -> None:
+    """Audit every package, batch and device task of the fleet.
+
+    Reads every update package of the chosen products (all products by default), every
+    batch (job) of each package and every device task of each batch, concurrently, paced
+    by --qps. Reports task counts by status per job, the success rate
+    (SUCCEEDED / (SUCCEEDED + FAILED + CANCELED)), failed devices, stuck devices, the
+    batches still running (IN_PROGRESS or PLANNED), and fleet totals.
+
+    --format json writes one JSON object whose "jobs" list has, per job, "job_id",
+    "firmware_id", "product_key", "job_status" and "task_counts" (task status -> number
+    of device tasks), and more; jsonl writes one job per line; csv one row per job with a
+    column per task status; table (the default) prints a summary and per-job tables.
+    """
+    stderr = Console(stderr=True, highlight=False)
+    live = show_progress if show_progress is not None else stderr.is_terminal
+
+    async def main() -> FleetReport:
+        async with open_session(conn) as session:
+            click.echo(f"auditing {session.target}", err=True)
+            with LiveProgress(stderr, enabled=live) as display:
+                return await audit_fleet(
+                    session.client,
+                    product_keys=product_keys or None,
+                    stuck_after=timedelta(hours=stuck_after),
+                    progress=display,
+                    max_devices_per_job=max_devices,
+                )
+
+    report = run_async(main)
+    with open_output(output) as out:
+        render_report(report, conn.output_format, out)
+    totals = report.totals
+    click.echo(
+        f"audited {totals.firmware} packages, {totals.jobs} batches, "
+        f"{totals.tasks.total:,} device tasks in {report.stats.elapsed_seconds:.1f} s "
+        f"({report.stats.requests} requests, {report.stats.throttled} throttled)"
+        + (f"; report written to {output}" if output else ""),
+        err=True,
+    )

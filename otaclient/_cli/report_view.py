@@ -1,0 +1,181 @@
+"""An audit report rendered for ``otaclient audit --format table|json|jsonl|csv``.
+
+* ``json``: ``report_to_dict`` - one object with ``jobs``, ``firmware``, ``totals``, ...;
+* ``jsonl``: one job object per line (the objects of ``jobs`` above);
+* ``csv``: one row per job, a column per task status;
+* ``table``: a fleet summary, a table of jobs, and the devices that failed or are stuck.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+
+from .._audit.export import iso_time, job_to_dict, report_to_dict
+from .._audit.report import FleetReport, JobReport, TaskSummary
+from .._models import TaskStatus
+from .output import cell, make_console
+
+__all__ = ["CSV_FIXED_COLUMNS", "render_report"]
+
+CSV_FIXED_COLUMNS = (
+    "job_id",
+    "firmware_id",
+    "product_key",
+    "job_status",
+    "job_type",
+    "running",
+    "total_tasks",
+)
+_CSV_TAIL = ("success_rate", "completion_rate", "failed_count", "stuck_count", "complete")
+_DEVICES_SHOWN = 10
+
+
+def render_report(report: FleetReport, fmt: str, out: IO[str]) -> None:
+    """Write ``report`` to ``out`` in ``fmt``."""
+    if fmt == "json":
+        json.dump(report_to_dict(report), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "jsonl":
+        for job in report.jobs:
+            out.write(json.dumps(job_to_dict(job), ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        _write_csv(report, out)
+    else:
+        _write_tables(report, make_console(out))
+
+
+def _statuses(report: FleetReport) -> list[str]:
+    names = [str(status) for status in TaskStatus]
+    for job in report.jobs:
+        names.extend(status for status in job.task_counts if status not in names)
+    return names
+
+
+def _write_csv(report: FleetReport, out: IO[str]) -> None:
+    statuses = _statuses(report)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*CSV_FIXED_COLUMNS, *statuses, *_CSV_TAIL])
+    for job in report.jobs:
+        data = job_to_dict(job)
+        writer.writerow(
+            [
+                *(cell(data[name]) for name in CSV_FIXED_COLUMNS),
+                *(job.task_counts.get(status, 0) for status in statuses),
+                *(cell(data[name]) for name in _CSV_TAIL),
+            ]
+        )
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _summary_table(report: FleetReport) -> Table:
+    totals = report.totals
+    tasks: TaskSummary = totals.tasks
+    scope = ", ".join(report.product_keys) if report.product_keys else "all products"
+    table = Table(title=f"Fleet audit - {scope} - as of {iso_time(report.generated_at)}")
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    hours = report.stuck_after.total_seconds() / 3600
+    rows = [
+        ("Products", f"{totals.products:,}"),
+        ("Packages", f"{totals.firmware:,}"),
+        ("Batches", f"{totals.jobs:,}"),
+        ("Batches running (IN_PROGRESS/PLANNED)", f"{totals.running_jobs:,}"),
+        ("Device tasks", f"{tasks.total:,}"),
+        *((f"  {status}", f"{count:,}") for status, count in tasks.counts.items()),
+        (f"Stuck (NOTIFIED/IN_PROGRESS > {hours:g} h)", f"{tasks.stuck:,}"),
+        ("Success rate (SUCCEEDED / finished)", _percent(tasks.success_rate)),
+        ("Completion (finished / all)", _percent(tasks.completion_rate)),
+        (
+            "Requests (retries, throttled)",
+            f"{report.stats.requests:,} ({report.stats.retries}, {report.stats.throttled})",
+        ),
+        ("Elapsed", f"{report.stats.elapsed_seconds:.1f} s"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _jobs_table(jobs: tuple[JobReport, ...]) -> Table:
+    table = Table(title="Batches")
+    for name, justify in (
+        ("Job", "left"),
+        ("Package", "left"),
+        ("Product", "left"),
+        ("Status", "left"),
+        ("Tasks", "right"),
+        ("Succeeded", "right"),
+        ("Failed", "right"),
+        ("Canceled", "right"),
+        ("Unfinished", "right"),
+        ("Stuck", "right"),
+        ("Success", "right"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for job in jobs:
+        tasks = job.tasks
+        table.add_row(
+            job.job_id + ("" if job.complete else " (partial)"),
+            job.firmware_id or "",
+            job.product_key or "",
+            job.job_status or "",
+            f"{tasks.total:,}",
+            f"{tasks.succeeded:,}",
+            f"{tasks.failed:,}",
+            f"{tasks.counts[TaskStatus.CANCELED]:,}",
+            f"{tasks.unfinished:,}",
+            f"{tasks.stuck:,}",
+            _percent(tasks.success_rate),
+        )
+    return table
+
+
+def _devices_table(report: FleetReport) -> Table | None:
+    stuck = sorted(
+        ((job, issue) for job in report.jobs for issue in job.stuck_devices),
+        key=lambda pair: iso_time(pair[1].utc_modified) or "",
+    )
+    failed = sorted(
+        ((job, issue) for job in report.jobs for issue in job.failed_devices),
+        key=lambda pair: iso_time(pair[1].utc_modified) or "",
+        reverse=True,
+    )
+    if not stuck and not failed:
+        return None
+    shown = [("stuck", *pair) for pair in stuck[:_DEVICES_SHOWN]]
+    shown += [("failed", *pair) for pair in failed[:_DEVICES_SHOWN]]
+    title = (
+        f"Devices: longest stuck ({report.totals.tasks.stuck:,} in all) and latest failed "
+        f"({report.totals.tasks.failed:,} in all)"
+    )
+    table = Table(title=title, caption="More per job with --format json.")
+    for name in ("Kind", "Device", "Product", "Job", "Status", "Last modified", "Detail"):
+        table.add_column(name, overflow="fold")
+    for kind, job, issue in shown:
+        table.add_row(
+            kind,
+            issue.device_name or issue.iot_id or "",
+            issue.product_key or "",
+            job.job_id,
+            issue.task_status or "",
+            iso_time(issue.utc_modified) or "",
+            issue.task_desc or "",
+        )
+    return table
+
+
+def _write_tables(report: FleetReport, console: Console) -> None:
+    console.print(_summary_table(report))
+    if report.jobs:
+        console.print(_jobs_table(report.jobs))
+    devices = _devices_table(report)
+    if devices is not None:
+        console.print(devices)

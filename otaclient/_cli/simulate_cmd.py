@@ -1,0 +1,120 @@
+"""``otaclient simulate``: serve the simulator over HTTP until Ctrl-C."""
+
+from __future__ import annotations
+
+import click
+
+from .failures import CliFailure
+from .options import ENV_ENDPOINT
+
+__all__ = ["simulate"]
+
+
+@click.command(
+    "simulate",
+    epilog="""\b
+Then, in another shell, paste the export lines it prints and run:
+  otaclient audit
+""",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8686,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--dialect",
+    type=click.Choice(["aliyun", "tuya"], case_sensitive=False),
+    default="aliyun",
+    show_default=True,
+    help="Answer in the aliyun (PascalCase) or tuya-hosted (camelCase) dialect.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated fleet.")
+@click.option(
+    "--access-key-id", metavar="ID", help="Accept this AccessKey ID (with --access-key-secret)."
+)
+@click.option(
+    "--access-key-secret",
+    metavar="SECRET",
+    help="Its secret. Default: the simulator's demo key pair.",
+)
+@click.option(
+    "--qps",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Requests per second the simulator accepts per access key (0: no limit).",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Delay added to every answer.",
+)
+def simulate(
+    host: str,
+    port: int,
+    dialect: str,
+    seed: int,
+    access_key_id: str | None,
+    access_key_secret: str | None,
+    qps: int,
+    latency: float,
+) -> None:
+    """Serve the built-in simulator of the OTA API over HTTP until interrupted.
+
+    On start it prints its endpoint and the credentials it accepts. These are the
+    simulator's own keys (the demo pair unless --access-key-id/--access-key-secret are
+    given), so printing the secret is deliberate here, unlike everywhere else. Ctrl-C
+    stops it and exits with status 0.
+    """
+    from ..simulator import (
+        DEMO_ACCESS_KEY_ID,
+        DEMO_ACCESS_KEY_SECRET,
+        Simulator,
+        SimulatorConfig,
+        run,
+    )
+
+    if bool(access_key_id) != bool(access_key_secret):
+        raise click.UsageError("--access-key-id and --access-key-secret go together")
+    key_id = access_key_id or DEMO_ACCESS_KEY_ID
+    secret = access_key_secret or DEMO_ACCESS_KEY_SECRET
+    config = SimulatorConfig(
+        seed=seed,
+        dialect=dialect.lower(),  # type: ignore[arg-type]
+        access_keys={key_id: secret},  # type: ignore[arg-type]  # attrs converter=dict
+        qps=qps or None,
+        latency=latency,
+    )
+    app = Simulator(config)
+    fleet = app.fleet
+
+    def started(url: str) -> None:
+        limit = f"{qps} requests/s per key" if qps else "no rate limit"
+        click.echo(
+            f"otaclient simulator listening on {url} ({config.dialect} dialect, "
+            f"seed {seed}, {limit})"
+        )
+        click.echo(
+            f"fleet: {len(fleet.products)} products, {len(fleet.firmware)} packages, "
+            f"{len(fleet.jobs)} batches, {fleet.total_tasks:,} device tasks"
+        )
+        click.echo("credentials (the simulator's own keys, printed by design):")
+        click.echo(f"  export ALIBABA_CLOUD_ACCESS_KEY_ID={key_id}")
+        click.echo(f"  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={secret}")
+        click.echo(f"  export {ENV_ENDPOINT}={url}")
+        click.echo("Press Ctrl-C to stop.")
+
+    try:
+        run(host, port, app, on_start=started)
+    except OSError as exc:
+        raise CliFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
+    click.echo("simulator stopped", err=True)

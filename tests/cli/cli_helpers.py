@@ -1,0 +1,46 @@
+"""Helpers for the command-line tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+from click.testing import CliRunner, Result
+
+from otaclient.cli import cli
+from otaclient.simulator import Simulator
+
+#: Unsets every variable the command line reads.
+NO_ENV: dict[str, str | None] = {
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": None,
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
+    "ALIBABA_CLOUD_SECURITY_TOKEN": None,
+    "OTACLIENT_ENDPOINT": None,
+    "ALIBABA_CLOUD_REGION_ID": None,
+}
+
+
+@attrs.frozen
+class Served:
+    """A simulator served over HTTP, and the environment that points the CLI at it."""
+
+    sim: Simulator
+    url: str
+    env: Mapping[str, str | None]
+
+
+def run(
+    *args: str, env: Mapping[str, str | None] | None = None, input: str | None = None
+) -> Result:
+    """Invoke ``otaclient ARGS`` in-process; stdout and stderr kept apart."""
+    return CliRunner().invoke(cli, list(args), env={**NO_ENV, **(env or {})}, input=input)
+
+
+def assert_one_line_failure(result: Result, exit_code: int = 1) -> str:
+    """The command failed with one ``Error:`` line on stderr, no traceback; returns it."""
+    assert result.exit_code == exit_code, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert isinstance(result.exception, SystemExit)
+    return lines[0]
