@@ -194,6 +194,12 @@ _EPOCH_MS_FLOOR = 10**11  # numbers above this are milliseconds, below it second
 
 
 def _to_datetime(value: Any, _: Any = None) -> datetime:
+    if type(value) is str and len(value) == 24 and value[10] == "T" and value[23] == "Z":
+        # The common shape, 2019-12-28T02:43:10.000Z: one C call, already UTC.
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # fall through to the careful path for the error message
     if isinstance(value, bool):
         raise DecodeProblem("expected a time, got a boolean")
     if isinstance(value, str) and value.strip().isdigit():
@@ -303,47 +309,65 @@ def _join(exc: DecodeProblem) -> str:
     return text if text.startswith(("[", ".")) else f": {text}"
 
 
-_MAX_CACHED_SPELLINGS = 64
+_MAX_PLANS = 32
+
+# One step of a plan: (wire key, field name, hook, field type); hook None = take a str as is.
+_Step = tuple[str, str, Callable[[Any, Any], Any] | None, Any]
 
 
 def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     hints = attrs.resolve_types(cls)
-    by_key: dict[str, tuple[str, Callable[[Any, Any], Any], Any]] = {}
+    by_key: dict[str, tuple[str, Callable[[Any, Any], Any] | None, Any]] = {}
     for field in attrs.fields(hints):
         inner = _strip_none(field.type)
-        by_key[normalise_key(field.name)] = (field.name, conv.get_structure_hook(inner), inner)
-    # Wire keys as they actually arrive ("FirmwareId", "firmwareId") hit this dict directly;
-    # it is filled on first sight and capped, so odd spellings cannot grow it without bound.
-    seen: dict[str, tuple[str, Callable[[Any, Any], Any], Any] | None] = {}
+        hook = None if inner is str else conv.get_structure_hook(inner)
+        by_key[normalise_key(field.name)] = (field.name, hook, inner)
     fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
     name = cls.__name__
 
-    def structure_attrs(value: Any, _: Any) -> Any:
-        if not isinstance(value, dict):
-            raise DecodeProblem(f"expected an object for {name}, got {type(value).__name__}")
-        kwargs: dict[str, Any] = {}
-        spare: dict[str, Any] = {}
-        for key, raw in value.items():
-            entry = seen.get(key, _MISSING)
-            if entry is _MISSING:
-                entry = by_key.get(normalise_key(key)) if isinstance(key, str) else None
-                if len(seen) < _MAX_CACHED_SPELLINGS:
-                    seen[key] = entry
-            if entry is None:
-                if fallbacks and isinstance(key, str):
-                    spare[normalise_key(key)] = raw
+    def plan_for(keys: tuple[Any, ...]) -> list[_Step]:
+        # Which wire key fills which field, worked out once per set of keys: every item of
+        # a page has the same keys, so a page costs one plan and a dict lookup per item.
+        steps: list[_Step] = []
+        filled: set[str] = set()
+        spare: dict[str, str] = {}
+        for key in keys:
+            if not isinstance(key, str):
                 continue
+            entry = by_key.get(normalise_key(key))
+            if entry is None:
+                spare[normalise_key(key)] = key
+                continue
+            steps.append((key, *entry))
+            filled.add(entry[0])
+        for wire, field_name in fallbacks.items():
+            if field_name not in filled and wire in spare:
+                steps.append((spare[wire], *by_key[normalise_key(field_name)]))
+        return steps
+
+    plans: dict[tuple[Any, ...], list[_Step]] = {}
+
+    def structure_attrs(value: Any, _: Any) -> Any:
+        if type(value) is not dict:
+            raise DecodeProblem(f"expected an object for {name}, got {type(value).__name__}")
+        keys = tuple(value)
+        plan = plans.get(keys)
+        if plan is None:
+            plan = plan_for(keys)
+            if len(plans) < _MAX_PLANS:  # odd bodies cannot grow the cache without bound
+                plans[keys] = plan
+        kwargs: dict[str, Any] = {}
+        for key, field_name, hook, field_type in plan:
+            raw = value[key]
             if raw is None:
                 continue
-            field_name, hook, field_type = entry
+            if hook is None and type(raw) is str:
+                kwargs[field_name] = raw
+                continue
             try:
-                kwargs[field_name] = hook(raw, field_type)
+                kwargs[field_name] = (hook or _to_str)(raw, field_type)
             except DecodeProblem as exc:
                 raise DecodeProblem(f".{field_name}{_join(exc)}") from None
-        for wire, field_name in fallbacks.items():
-            if kwargs.get(field_name) is None and spare.get(wire) is not None:
-                _, hook, field_type = by_key[normalise_key(field_name)]
-                kwargs[field_name] = hook(spare[wire], field_type)
         return cls(**kwargs)
 
     return structure_attrs
