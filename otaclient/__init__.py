@@ -13,6 +13,7 @@ from ._credentials import Credentials
 from ._errors import (
     APIError,
     HarvestError,
+    ListTooDeepError,
     OTAError,
     OutcomeUnknownError,
     RateLimiterError,
@@ -67,6 +68,7 @@ __all__ = [
     "HarvestError",
     "JobStatus",
     "JobType",
+    "ListTooDeepError",
     "OTAClient",
     "OTAError",
     "OTAJob",

@@ -8,7 +8,7 @@ Every method also takes ``iot_instance_id`` to override the client's for one cal
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +46,12 @@ class Actions:
     async def _invoke(self, action: str, arguments: Mapping[str, Any]) -> Any:
         raise NotImplementedError
 
-    def _iterate(self, action: str, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
+    def _iterate(
+        self,
+        action: str,
+        arguments: Mapping[str, Any],
+        on_page: Callable[[Page[Any]], None] | None = None,
+    ) -> AsyncIterator[Any]:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ firmware

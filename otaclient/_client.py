@@ -197,7 +197,13 @@ class OTAClient(Actions):
         answer = await self._sender.request(op, wire)
         return self._decode(op, answer, arguments)
 
-    def _iterate(self, action: str, arguments: Mapping[str, Any]) -> AsyncIterator[Any]:
+    def _iterate(
+        self,
+        action: str,
+        arguments: Mapping[str, Any],
+        on_page: Callable[[Page[Any]], None] | None = None,
+    ) -> AsyncIterator[Any]:
+        # `on_page` sees every page as it arrives (the audit's progress display uses it).
         op = OPERATIONS[action]
         paged = op.paged
         assert paged is not None
@@ -211,6 +217,8 @@ class OTAClient(Actions):
 
             async def fetch(number: int) -> Page[Any]:
                 page: Page[Any] = await self._invoke(action, {**arguments, "current_page": number})
+                if on_page is not None:
+                    on_page(page)
                 return page
 
             return fetch

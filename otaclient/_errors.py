@@ -8,7 +8,12 @@
     ├── ResponseError             an answer arrived but cannot be trusted: unparsable, too large,
     │                             wrong shape, HTML from a proxy, a page we did not ask for
     ├── OutcomeUnknownError       a write may or may not have taken effect; says how to check
-    ├── HarvestError              an ``iter_*`` harvest stopped; names the page, chains the cause
+    ├── HarvestError              an ``iter_*`` harvest could not keep its promise (the list
+    │   │                         kept changing, or was too large to check for changes)
+    │   └── ListTooDeepError      ... part of the list lies deeper than paging can reach
+
+A page that fails during a harvest raises that page's own error (``APIError``,
+``TransportError``, ...) with ``.page`` set and a note naming the page.
     └── RateLimiterError          a shared limiter (Redis) is unusable
 
 Messages name the action, the code and the request id where known. They never carry the
@@ -20,6 +25,7 @@ from __future__ import annotations
 __all__ = [
     "APIError",
     "HarvestError",
+    "ListTooDeepError",
     "OTAError",
     "OutcomeUnknownError",
     "RateLimiterError",
@@ -35,6 +41,9 @@ class OTAError(Exception):
 
     ``action`` names the API action involved, when there is one.
     """
+
+    page: int | None = None
+    """Set when the error stopped an ``iter_*`` harvest: the page that failed."""
 
     def __init__(self, message: str, *, action: str | None = None) -> None:
         super().__init__(message)
@@ -133,16 +142,20 @@ class OutcomeUnknownError(OTAError):
 
 
 class HarvestError(OTAError):
-    """An ``iter_*`` harvest could not complete; nothing after the failure was yielded.
+    """An ``iter_*`` harvest could not complete without risking a missed item.
 
-    ``page`` is the page number that failed (``None`` when the failure is not one page's).
-    The underlying error is chained as ``__cause__``.
+    Raised when the list kept changing while it was read, or is too large to re-read
+    against the items already yielded; nothing after the failure was yielded.
     """
 
-    def __init__(self, message: str, *, action: str, page: int | None = None) -> None:
-        self.page = page
-        where = f" at page {page}" if page is not None else ""
-        super().__init__(f"{action}: harvest failed{where}: {message}", action=action)
+    def __init__(self, message: str, *, action: str) -> None:
+        super().__init__(f"{action}: harvest failed: {message}", action=action)
+
+
+class ListTooDeepError(HarvestError):
+    """Some items of the list cannot be reached by paging, even split by the filters the
+    API offers (``ListOTATaskByJob`` pages reach 100,000 tasks per status); the harvest
+    stopped rather than return a truncated list. Items yielded before it are genuine."""
 
 
 class RateLimiterError(OTAError):

@@ -19,8 +19,9 @@ returning a list that may be missing items.
 
 When the caller stops early (``break``, an exception, a cancel scope), the generator's
 ``finally`` cancels the producer; nothing is left running. When a page keeps failing after
-its retries, the other fetches are cancelled and the caller gets a ``HarvestError`` naming
-the page, with the cause chained.
+its retries, the other fetches are cancelled and the caller gets that page's error as it
+is (``APIError``, ``ThrottlingError``, ``TransportError``, ...), its ``page`` attribute and
+a note naming the page where the harvest stopped.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import attrs
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from ._errors import HarvestError, OTAError
+from ._errors import HarvestError, ListTooDeepError, OTAError
 from ._models import Page
 
 __all__ = ["TooDeep", "harvest", "partitioned_harvest"]
@@ -141,7 +142,15 @@ async def _fetch_or_fail(fetch: FetchPage, number: int, action: str) -> Page[Any
     try:
         return await fetch(number)
     except OTAError as exc:
-        raise HarvestError(str(exc), action=action, page=number) from exc
+        _name_the_page(exc, action, number)
+        raise
+
+
+def _name_the_page(exc: OTAError, action: str, number: int) -> None:
+    # The error keeps its own type (a caller's `except APIError` still works) and says
+    # where the harvest stopped.
+    exc.page = number
+    exc.add_note(f"{action}: the harvest stopped at page {number}; nothing after it was yielded")
 
 
 def _last_page(page: Page[Any]) -> int:
@@ -193,7 +202,7 @@ async def partitioned_harvest(
         return
     except TooDeep as deep:
         if not partitions:
-            raise HarvestError(
+            raise ListTooDeepError(
                 f"{deep}, and the list cannot be split further; refusing to return a "
                 "truncated list",
                 action=action,
@@ -210,7 +219,7 @@ async def partitioned_harvest(
                     async for item in items:
                         yield item
             except TooDeep as deep:
-                raise HarvestError(
+                raise ListTooDeepError(
                     f"{deep.total} items have {partition_name}={value}, but only the first "
                     f"{deep.reachable} of a list can be paged to and it cannot be split "
                     "further; refusing to return a truncated list",
@@ -305,10 +314,9 @@ async def _fan_out(
         try:
             slot.page = await fetch(slot.number)
         except Exception as exc:
-            if failure is None and isinstance(exc, OTAError):
-                failure = HarvestError(str(exc), action=state.action, page=slot.number)
-                failure.__cause__ = exc
-            elif failure is None:
+            if failure is None:
+                if isinstance(exc, OTAError):
+                    _name_the_page(exc, state.action, slot.number)
                 failure = exc
             task_group.cancel_scope.cancel()
         finally:

@@ -2,20 +2,19 @@
 
 Everything is read concurrently in one task group: the package listings, each package's
 batch listing (started as soon as the package is seen), and each batch's device tasks
-(started as soon as the batch is seen). The client's limiter paces every request, so the
-fan-out only needs two bounds of its own: pages in flight (``max_pages_in_flight``, which
-also bounds the pages held in memory) and batches being harvested at once. Tasks are folded
-into per-batch counters as pages arrive and then dropped (see ``tally``).
+(started as soon as the batch is seen). Every list is read with the client's own harvest
+(``iter_*``: pages fetched concurrently, exactly once, bounded memory), and the client's
+limiter paces every request, so the audit only bounds how many batches it harvests at once.
+Tasks are folded into per-batch counters as they arrive and then dropped (see ``tally``).
 
-ListOTATaskByJob serves at most 100,000 tasks per listing (``CurrentPage * PageSize``); a
-batch larger than that is read status by status (the documented statuses), and if one
-status alone is still larger, its report says ``complete=False`` rather than failing the
-whole audit.
+ListOTATaskByJob serves at most 100,000 tasks per listing; the harvest splits a larger
+batch by status, and if one status alone is still larger, that batch's report says
+``complete=False`` (with the counts it could read) rather than failing the whole audit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,10 +22,9 @@ import anyio
 import attrs
 
 from .._client import OTAClient
-from .._errors import ValidationError
-from .._models import Firmware, OTAJob, Page, TaskStatus
+from .._errors import ListTooDeepError, ValidationError
+from .._models import Firmware, OTAJob, Page
 from .crew import Crew
-from .pages import Fetch, OnPage, first_page, read_pages
 from .progress import ListKind, ProgressCallback, ProgressTracker
 from .report import AuditStats, FirmwareReport, FleetReport, TaskSummary
 from .tally import JobTally
@@ -34,10 +32,9 @@ from .tally import JobTally
 __all__ = ["DEFAULT_STUCK_AFTER", "audit_fleet"]
 
 DEFAULT_STUCK_AFTER = timedelta(hours=24)
-TASK_PAGE_SIZE = 100
-MAX_TASK_OFFSET = 100_000
-MAX_TASK_PAGE = MAX_TASK_OFFSET // TASK_PAGE_SIZE
-MAX_JOBS_IN_FLIGHT = 64
+# Each batch's harvest already fetches its pages concurrently; a few batches at once keep
+# the limiter busy at any latency without holding many pages in memory.
+MAX_JOBS_IN_FLIGHT = 8
 
 
 async def audit_fleet(
@@ -48,7 +45,7 @@ async def audit_fleet(
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
     max_devices_per_job: int = 50,
-    max_pages_in_flight: int = 16,
+    max_jobs_in_flight: int = MAX_JOBS_IN_FLIGHT,
 ) -> FleetReport:
     """Audit the OTA state of a fleet: every package, batch and device task in scope.
 
@@ -58,6 +55,8 @@ async def audit_fleet(
     an aware ``datetime`` to audit "as of" another moment). ``progress`` is called with an
     :class:`~otaclient.audit.AuditProgress` after every page. Each batch keeps at most
     ``max_devices_per_job`` failed and as many stuck devices (the counts are always exact).
+    ``max_jobs_in_flight`` batches are harvested at once, each with its pages fetched
+    concurrently by the client.
 
     The first request that still fails after the client's retries stops the audit and is
     raised as is (``APIError``, ``ThrottlingError``, ``TransportError``, ...).
@@ -75,7 +74,7 @@ async def audit_fleet(
         raise ValidationError("now must be a timezone-aware datetime")
     for name, value, low in (
         ("max_devices_per_job", max_devices_per_job, 0),
-        ("max_pages_in_flight", max_pages_in_flight, 1),
+        ("max_jobs_in_flight", max_jobs_in_flight, 1),
     ):
         if not isinstance(value, int) or value < low:
             raise ValidationError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -87,7 +86,7 @@ async def audit_fleet(
         now=now,
         stuck_after=stuck_after,
         keep=max_devices_per_job,
-        pages_in_flight=max_pages_in_flight,
+        jobs_in_flight=max_jobs_in_flight,
     )
     await audit.run(scope)
     tracker.finish()
@@ -138,15 +137,14 @@ class _Audit:
         now: datetime,
         stuck_after: timedelta,
         keep: int,
-        pages_in_flight: int,
+        jobs_in_flight: int,
     ) -> None:
         self.client = client
         self.tracker = tracker
         self.now = now
         self.stuck_after = stuck_after
         self.keep = keep
-        self.page_slots = anyio.Semaphore(pages_in_flight)
-        self.job_slots = anyio.Semaphore(MAX_JOBS_IN_FLIGHT)
+        self.job_slots = anyio.Semaphore(jobs_in_flight)
         self.firmware: dict[str, _Found] = {}
         self.jobs: dict[str, list[_Found]] = {}
         self.job_ids: set[str] = set()
@@ -163,118 +161,73 @@ class _Audit:
     # ------------------------------------------------------------------ the three lists
 
     async def _list_firmware(self, index: int, product_key: str | None) -> None:
-        async def fetch(number: int) -> Page[Any]:
-            return await self.client.list_ota_firmware(current_page=number, product_key=product_key)
-
-        async def on_page(page: Page[Any]) -> None:
-            for position, firmware in enumerate(page.items):
+        try:
+            listing = self._harvest("firmware", "ListOTAFirmware", {"product_key": product_key})
+            position = 0
+            async for firmware in listing:
                 firmware_id = firmware.firmware_id
                 if not firmware_id or firmware_id in self.firmware:
                     continue
                 if product_key and firmware.product_key not in (None, product_key):
                     continue  # a service that ignored the ProductKey filter
-                self.firmware[firmware_id] = _Found((index, page.current_page, position), firmware)
+                self.firmware[firmware_id] = _Found((index, position), firmware)
+                position += 1
                 self.jobs[firmware_id] = []
                 self.tracker.firmware += 1
                 self.tracker.listing_opened()
                 self.crew.start_soon(self._list_jobs, firmware)
-            self.tracker.page_done()
-
-        try:
-            await self._read_list("firmware", fetch, on_page)
         finally:
             self.tracker.listing_closed()
 
     async def _list_jobs(self, firmware: Firmware) -> None:
         firmware_id = str(firmware.firmware_id)
-
-        async def fetch(number: int) -> Page[Any]:
-            return await self.client.list_ota_job_by_firmware(
-                firmware_id=firmware_id, current_page=number
-            )
-
-        async def on_page(page: Page[Any]) -> None:
-            found = self.jobs[firmware_id]
-            for position, job in enumerate(page.items):
+        found = self.jobs[firmware_id]
+        try:
+            listing = self._harvest("jobs", "ListOTAJobByFirmware", {"firmware_id": firmware_id})
+            async for job in listing:
                 if not job.job_id or job.job_id in self.job_ids:
                     continue
                 self.job_ids.add(job.job_id)
                 job = _with_defaults(job, firmware)
                 tally = JobTally(job, now=self.now, stuck_after=self.stuck_after, keep=self.keep)
-                found.append(_Found((page.current_page, position), tally))
+                found.append(_Found((len(found),), tally))
                 self.tracker.jobs += 1
-                self.tracker.list_started("tasks")
                 await self.job_slots.acquire()
                 self.crew.start_soon(self._harvest_tasks, tally)
-            self.tracker.page_done()
-
-        try:
-            await self._read_list("jobs", fetch, on_page)
         finally:
             self.tracker.listing_closed()
 
     async def _harvest_tasks(self, tally: JobTally) -> None:
         try:
-            first = await first_page(self._task_fetch(tally, None), self.page_slots)
-            if first.page_count <= MAX_TASK_PAGE:
-                self.tracker.list_sized("tasks", max(1, first.page_count))
-                tally.complete = await self._read_tasks(tally, None, first)
-            else:
-                # Too deep for one listing: read each status on its own.
-                self.tracker.list_sized("tasks", 1)
-                self.tracker.page_done()
-                for status in TaskStatus:
-                    self.tracker.list_started("tasks")
-                    fetch = self._task_fetch(tally, status)
-                    part = await first_page(fetch, self.page_slots)
-                    self.tracker.list_sized("tasks", max(1, min(part.page_count, MAX_TASK_PAGE)))
-                    if not await self._read_tasks(tally, status, part):
-                        tally.complete = False
-            self.tracker.jobs_done += 1
+            tasks = self._harvest("tasks", "ListOTATaskByJob", {"job_id": str(tally.job.job_id)})
+            async for task in tasks:
+                tally.add(task)
+        except ListTooDeepError:
+            tally.complete = False  # reported per job; the rest of the audit goes on
         finally:
             self.job_slots.release()
+        self.tracker.jobs_done += 1
 
-    # ------------------------------------------------------------------ helpers
-
-    def _task_fetch(self, tally: JobTally, status: TaskStatus | None) -> Fetch:
-        job_id = str(tally.job.job_id)
-
-        async def fetch(number: int) -> Page[Any]:
-            return await self.client.list_ota_task_by_job(
-                job_id=job_id, task_status=status, current_page=number, page_size=TASK_PAGE_SIZE
-            )
-
-        return fetch
-
-    async def _read_tasks(
-        self, tally: JobTally, status: TaskStatus | None, first: Page[Any]
-    ) -> bool:
-        async def on_page(page: Page[Any]) -> None:
-            tally.add_page(page.items)
-            self.tracker.page_done(len(page.items))
-
-        return await read_pages(
-            self._task_fetch(tally, status),
-            on_page,
-            first=first,
-            slots=self.page_slots,
-            crew=self.crew,
-            max_page=MAX_TASK_PAGE,
-            on_grow=lambda extra: self.tracker.list_resized("tasks", extra),
-        )
-
-    async def _read_list(self, kind: ListKind, fetch: Fetch, on_page: OnPage) -> None:
+    def _harvest(
+        self, kind: ListKind, action: str, arguments: dict[str, Any]
+    ) -> AsyncIterator[Any]:
+        """The client's harvest of one list, its pages counted for the progress display."""
         self.tracker.list_started(kind)
-        first = await first_page(fetch, self.page_slots)
-        self.tracker.list_sized(kind, max(1, first.page_count))
-        await read_pages(
-            fetch,
-            on_page,
-            first=first,
-            slots=self.page_slots,
-            crew=self.crew,
-            on_grow=lambda extra: self.tracker.list_resized(kind, extra),
-        )
+        sized = False
+
+        def on_page(page: Page[Any]) -> None:
+            nonlocal sized
+            if page.current_page == 1:
+                # A list's first page sizes it; a deep list split by status has several.
+                pages = max(1, page.page_count)
+                if sized:
+                    self.tracker.list_resized(kind, pages)
+                else:
+                    self.tracker.list_sized(kind, pages)
+                    sized = True
+            self.tracker.page_done(len(page.items) if kind == "tasks" else 0)
+
+        return self.client._iterate(action, arguments, on_page)
 
     # ------------------------------------------------------------------ the result
 

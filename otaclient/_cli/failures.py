@@ -16,7 +16,6 @@ import click
 
 from .._errors import (
     APIError,
-    HarvestError,
     OTAError,
     ThrottlingError,
     TransportError,
@@ -56,8 +55,6 @@ class CliFailure(click.ClickException):
 def describe(exc: BaseException, endpoint: str | None = None) -> CliFailure:
     """The one-line failure for an exception raised by the library."""
     cause = exc
-    if isinstance(exc, HarvestError) and isinstance(exc.__cause__, OTAError):
-        cause = exc.__cause__  # its message already names the action and the error
     text = str(cause)
     if isinstance(cause, ThrottlingError):
         return CliFailure(f"{text} - still throttled after retries; lower --qps or retry later")

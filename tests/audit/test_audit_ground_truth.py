@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 from audit_helpers import ANCHOR, ANCHOR_MS, client_of, make_simulator, stuck_ground_truth
 
 from otaclient import OTAClient
-from otaclient._audit import run as audit_run
+from otaclient._operations import OPERATIONS
 from otaclient.audit import audit_fleet
 from otaclient.simulator import FleetSpec, Simulator
 
@@ -69,16 +70,36 @@ async def test_device_lists_are_capped_but_counts_are_complete(
     assert capped  # the cap really applied somewhere
 
 
+def _shrink_paging_reach(monkeypatch: pytest.MonkeyPatch, max_offset: int) -> None:
+    # The service lists at most 100,000 tasks; shrink that reach to exercise the split.
+    op = OPERATIONS["ListOTATaskByJob"]
+    shallow = attrs.evolve(op, result=attrs.evolve(op.result, max_offset=max_offset))
+    monkeypatch.setitem(OPERATIONS, "ListOTATaskByJob", shallow)
+
+
 async def test_a_job_too_deep_for_one_listing_is_read_status_by_status(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The service lists at most 100,000 tasks; shrink that to 2 pages to exercise the split.
-    monkeypatch.setattr(audit_run, "MAX_TASK_PAGE", 2)
+    _shrink_paging_reach(monkeypatch, 300)
     sim = make_simulator(fleet=FleetSpec.single_job(450, anchor_ms=ANCHOR_MS))
     async with client_of(sim) as client:
         report = await audit_fleet(client, now=ANCHOR)
     (job,) = report.jobs
     truth = sim.fleet.task_status_counts(job.job_id)
-    reachable = {status: min(count, 200) for status, count in truth.items()}
-    assert _nonzero(job.task_counts) == _nonzero(reachable)
-    assert job.complete == (max(truth.values()) <= 200)
+    assert max(truth.values()) <= 300  # every status fits: the split reaches every task
+    assert _nonzero(job.task_counts) == _nonzero(truth)
+    assert job.complete
+
+
+async def test_a_status_too_deep_to_reach_marks_the_job_incomplete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _shrink_paging_reach(monkeypatch, 100)
+    sim = make_simulator(fleet=FleetSpec.single_job(450, anchor_ms=ANCHOR_MS))
+    async with client_of(sim) as client:
+        report = await audit_fleet(client, now=ANCHOR)
+    (job,) = report.jobs
+    truth = sim.fleet.task_status_counts(job.job_id)
+    assert max(truth.values()) > 100
+    assert not job.complete
+    assert all(job.task_counts.get(status, 0) <= count for status, count in truth.items())
