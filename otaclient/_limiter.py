@@ -47,8 +47,7 @@ class Unlimited:
     """A limiter that never waits (``qps=None``)."""
 
     async def acquire(self, action: str | None = None) -> None:
-        """Return at once (still a checkpoint, so a cancelled caller notices)."""
-        await anyio.lowlevel.checkpoint()
+        """Return at once; the request that follows is where a cancelled caller notices."""
 
     def report_throttled(self, retry_after: float | None = None) -> None:
         """Ignore the report: there is no rate to lower."""
@@ -88,7 +87,7 @@ class TokenBucket:
         self._recovery_seconds = recovery_seconds
         self._min_fraction = min_fraction
         self._clock = clock or anyio.current_time
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock(fast_acquire=True)
         self._tat: float | None = None  # theoretical arrival time of the next request
         self._fraction = 1.0  # share of the configured rate in force (adaptive)
         self._fraction_at = 0.0
@@ -128,8 +127,6 @@ class TokenBucket:
             wait = tat - (self._burst - 1) * interval - now
             if wait > 0:
                 await anyio.sleep(wait)
-            else:
-                await anyio.lowlevel.checkpoint()
             if then is not None:
                 await then(action)
             now = self._clock()

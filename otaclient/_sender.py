@@ -74,7 +74,9 @@ class Sender:
         self._credentials = credentials
         self._limiter = limiter
         self._retry = retry
-        self._inflight = anyio.CapacityLimiter(max_concurrency)
+        # fast_acquire: an uncontended slot costs no trip through the event loop (the request
+        # itself yields soon enough); anyio's CapacityLimiter adds a shielded checkpoint.
+        self._inflight = anyio.Semaphore(max_concurrency, fast_acquire=True)
         self._max_body_bytes = max_body_bytes
         common = {
             "Format": response_format.upper(),
