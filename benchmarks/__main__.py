@@ -1,0 +1,97 @@
+"""``python -m benchmarks [--smoke] [--only NAME ...] [--json PATH]``.
+
+Runs the benchmarks in order, prints one table per benchmark, and (full runs) writes
+``benchmarks/results.json`` with the machine and every number. ``--smoke`` runs every
+benchmark at a small size (what CI runs; a few seconds each) and writes no file unless
+``--json`` is given. ``--only`` runs the named benchmarks and, in a full run, updates just
+their entries in results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ._common import Result, fmt, machine_info
+
+BENCHMARKS = (
+    "harvest_at_cap",
+    "cost_per_call",
+    "decode",
+    "memory",
+    "limiter",
+    "many_accounts",
+    "per_action_audit",
+)
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def render(result: Result) -> Table:
+    table = Table(title=result.title, title_justify="left", show_lines=False)
+    for index, column in enumerate(result.columns):
+        table.add_column(column, justify="left" if index == 0 else "right")
+    for row in result.rows:
+        table.add_row(*(fmt(cell) for cell in row))
+    if result.notes:
+        table.caption = "\n".join(result.notes)
+        table.caption_justify = "left"
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="small sizes, a few seconds each")
+    parser.add_argument(
+        "--only", action="append", choices=BENCHMARKS, metavar="NAME", help="run only NAME"
+    )
+    parser.add_argument("--json", type=Path, help="write results here (default: full runs only)")
+    args = parser.parse_args(argv)
+
+    names = args.only or list(BENCHMARKS)
+    console = Console(width=160)
+    out_path: Path | None = args.json or (None if args.smoke else RESULTS)
+    document: dict[str, Any] = {}
+    if out_path is not None and args.only and out_path.exists():
+        document = json.loads(out_path.read_text())
+    document["machine"] = machine_info()
+    document["command"] = "python -m benchmarks" + (" --smoke" if args.smoke else "")
+    document["smoke"] = args.smoke
+    results = document.setdefault("benchmarks", {})
+
+    failed: list[str] = []
+    started = time.perf_counter()
+    for name in names:
+        module = importlib.import_module(f"benchmarks.{name}")
+        console.rule(f"[bold]{name}")
+        t0 = time.perf_counter()
+        try:
+            result: Result = module.run(args.smoke)
+        except Exception:
+            console.print_exception()
+            failed.append(name)
+            continue
+        elapsed = time.perf_counter() - t0
+        console.print(render(result))
+        console.print(f"[dim]{name}: {elapsed:.1f} s[/dim]")
+        entry = result.to_json()
+        entry["seconds"] = round(elapsed, 2)
+        results[name] = entry
+        if out_path is not None:  # after each benchmark, so a long run keeps what it has
+            out_path.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    console.print(f"[bold]total {time.perf_counter() - started:.1f} s")
+    if failed:
+        console.print(f"[red]failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,378 @@
+"""What one call costs the client: requests/s and client CPU per 1,000 calls, no rate limit.
+
+The simulator (its own process; no quota, no added latency) serves ``ListOTAFirmware`` over
+loopback HTTP. ``N`` calls of ``list_ota_firmware(page_size=100)`` run at a fixed
+concurrency of 8 through:
+
+* ``otaclient`` (``qps=None``): sign, send, read, classify, decode into ``Page[Firmware]``;
+* the official async SDK (``alibabacloud-iot20180120`` on ``alibabacloud-tea-openapi``);
+* a bare floor: ``httpx.AsyncClient.post`` of URLs signed before the clock starts, then
+  ``json.loads`` of the body; no signing, no models, no checks.
+
+Client CPU is ``time.process_time()`` of this process; the server's CPU is read from /proc
+and reported apart. A cProfile run of the otaclient row shows where its CPU goes.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import pstats
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+
+from otaclient import OTAClient
+from otaclient._constants import API_VERSION
+from otaclient._signing import canonical_query, percent_encode, sign
+
+from ._common import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Result, Server, ratio, serve
+
+NAME = "cost_per_call"
+
+CONCURRENCY = 8
+PAGE_SIZE = 100
+SDK_SPEED_TARGET = 2.0  # otaclient requests/s >= 2x the official SDK's
+CPU_FLOOR_TARGET = 1.3  # otaclient CPU/call within 1.3x the bare floor
+FLOOR = "bare floor (httpx + json.loads)"
+OURS = "otaclient"
+SDK = "official async SDK"
+
+Call = Callable[[], Awaitable[Any]]
+
+
+async def _drive(calls: int, call: Call) -> tuple[float, float]:
+    """Run ``calls`` calls from ``CONCURRENCY`` workers; return wall and CPU seconds."""
+    remaining = iter(range(calls))
+
+    async def worker() -> None:
+        for _ in remaining:
+            await call()
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    async with anyio.create_task_group() as group:
+        for _ in range(CONCURRENCY):
+            group.start_soon(worker)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _otaclient(url: str) -> OTAClient:
+    return OTAClient(
+        endpoint=url,
+        access_key_id=DEMO_ACCESS_KEY_ID,
+        access_key_secret=DEMO_ACCESS_KEY_SECRET,
+        qps=None,
+    )
+
+
+async def _run_otaclient(url: str, calls: int, warmup: int) -> dict[str, Any]:
+    async with _otaclient(url) as client:
+        items = []
+
+        async def call() -> None:
+            page = await client.list_ota_firmware(page_size=PAGE_SIZE)
+            items.append(len(page.items))
+
+        await _drive(warmup, call)
+        wall, cpu = await _drive(calls, call)
+        return {"wall_s": wall, "cpu_s": cpu, "items_per_call": items[-1], "stats": client.stats}
+
+
+async def _run_sdk(url: str, calls: int, warmup: int) -> dict[str, Any]:
+    from alibabacloud_iot20180120 import models
+    from alibabacloud_iot20180120.client import Client
+    from alibabacloud_tea_openapi.models import Config
+
+    client = Client(
+        Config(
+            access_key_id=DEMO_ACCESS_KEY_ID,
+            access_key_secret=DEMO_ACCESS_KEY_SECRET,
+            endpoint=url.removeprefix("http://"),
+            protocol="http",
+            signature_algorithm="v2",
+        )
+    )
+    items = []
+
+    async def call() -> None:
+        response = await client.list_otafirmware_async(
+            models.ListOTAFirmwareRequest(current_page=1, page_size=PAGE_SIZE)
+        )
+        if not response.body.success:
+            raise RuntimeError(f"SDK error answer: {response.body.to_map()}")
+        items.append(len(response.body.firmware_info.simple_firmware_info))
+
+    await _drive(warmup, call)
+    wall, cpu = await _drive(calls, call)
+    return {"wall_s": wall, "cpu_s": cpu, "items_per_call": items[-1]}
+
+
+def presigned_urls(url: str, count: int) -> list[str]:
+    """``count`` distinct, correctly signed ListOTAFirmware URLs (signed now, sent later)."""
+    base = url.rstrip("/") + "/"
+    urls = []
+    for _ in range(count):
+        params = {
+            "Format": "JSON",
+            "Version": API_VERSION,
+            "AccessKeyId": DEMO_ACCESS_KEY_ID,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureVersion": "1.0",
+            "Action": "ListOTAFirmware",
+            "CurrentPage": "1",
+            "PageSize": str(PAGE_SIZE),
+            "SignatureNonce": uuid.uuid4().hex,
+            "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        query = canonical_query(params)
+        signature = sign("POST", query, DEMO_ACCESS_KEY_SECRET)
+        urls.append(f"{base}?{query}&Signature={percent_encode(signature)}")
+    return urls
+
+
+async def _run_floor(url: str, calls: int, warmup: int) -> dict[str, Any]:
+    urls = iter(presigned_urls(url, calls + warmup))
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(limits=limits) as http:
+        items = []
+
+        async def call() -> None:
+            response = await http.post(next(urls))
+            body = json.loads(response.content)
+            if not body.get("Success"):
+                raise RuntimeError(f"floor got an error answer: {body}")
+            items.append(len(body["FirmwareInfo"]["SimpleFirmwareInfo"]))
+
+        await _drive(warmup, call)
+        wall, cpu = await _drive(calls, call)
+    return {"wall_s": wall, "cpu_s": cpu, "items_per_call": items[-1]}
+
+
+def _measure(server: Server, runner: Any, calls: int, backend: str) -> dict[str, Any]:
+    warmup = min(50, calls // 4)
+    server.reset()
+    server_cpu = server.cpu()
+    row: dict[str, Any] = anyio.run(runner, server.url, calls, warmup, backend=backend)
+    row["server_cpu_s"] = server.cpu() - server_cpu
+    stats = server.stats()
+    row["errors"] = stats["requests"] - stats["accepted"]
+    return row
+
+
+def _rounds(server: Server, plan: dict[str, tuple[Any, str, int]], rounds: int) -> dict[str, Any]:
+    """Run every row ``rounds`` times, interleaved, so machine noise hits them alike."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in plan}
+    for _ in range(rounds):
+        for label, (runner, backend, calls) in plan.items():
+            runs[label].append(_measure(server, runner, calls, backend))
+    rows = {}
+    for label, (_, backend, calls) in plan.items():
+        done = runs[label]
+        rates = [calls / r["wall_s"] for r in done]
+        cpu = [r["cpu_s"] / calls * 1000 for r in done]
+        server_cpu = [r["server_cpu_s"] / calls * 1000 for r in done]
+        rows[label] = {
+            "backend": backend,
+            "calls": calls * rounds,
+            "rounds": rounds,
+            "items_per_call": done[-1]["items_per_call"],
+            "req_per_s": statistics.median(rates),
+            "req_per_s_rounds": rates,
+            "cpu_s_per_1000": statistics.median(cpu),
+            "cpu_s_per_1000_rounds": cpu,
+            "server_cpu_s_per_1000": statistics.median(server_cpu),
+            "errors": sum(r["errors"] for r in done),
+        }
+    return rows
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile_otaclient(url: str, calls: int, top: int = 20) -> dict[str, Any]:
+    """cProfile ``calls`` otaclient calls; the top functions and each package's share."""
+
+    async def main() -> None:
+        async with _otaclient(url) as client:
+
+            async def call() -> None:
+                await client.list_ota_firmware(page_size=PAGE_SIZE)
+
+            await _drive(20, call)
+            profiler.enable()
+            await _drive(calls, call)
+            profiler.disable()
+
+    profiler = cProfile.Profile()
+    anyio.run(main, backend="asyncio")
+    stats = pstats.Stats(profiler)
+    entries = stats.stats  # type: ignore[attr-defined]
+    idle = sum(
+        tt
+        for (file, _, func), (_, _, tt, _, _) in entries.items()
+        if "poll" in func and "~" in file
+    )
+    total = sum(tt for (_, _, tt, _, _) in entries.values())
+    busy = total - idle
+    by_package: dict[str, float] = {}
+    rows = []
+    for (file, line, func), (_, calls_made, tt, ct, _) in entries.items():
+        package = _package(file)
+        if "poll" in func and "~" in file:
+            continue
+        by_package[package] = by_package.get(package, 0.0) + tt
+        rows.append((tt, ct, calls_made, f"{_short(file)}:{line}({func})"))
+    rows.sort(reverse=True)
+    cumulative = sorted(
+        (
+            (ct, f"{_short(file)}:{line}({func})")
+            for (file, line, func), (_, _, _, ct, _) in entries.items()
+            if "otaclient" in file
+        ),
+        reverse=True,
+    )
+    return {
+        "calls": calls,
+        "busy_s": busy,
+        "idle_poll_s": idle,
+        "busy_us_per_call": busy / calls * 1e6,
+        "by_package_share": {
+            k: round(v / busy, 4) for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])
+        },
+        "top_tottime": [
+            {
+                "function": name,
+                "tottime_share": round(tt / busy, 4),
+                "us_per_call": round(tt / calls * 1e6, 2),
+                "ncalls": n,
+            }
+            for tt, _, n, name in rows[:top]
+        ],
+        "otaclient_cumtime": [
+            {"function": name, "us_per_call": round(ct / calls * 1e6, 2)}
+            for ct, name in cumulative[:top]
+        ],
+    }
+
+
+def _package(file: str) -> str:
+    if file.startswith("~") or file.startswith("<"):
+        return "builtins"
+    if "/otaclient/" in file:
+        return "otaclient"
+    if "site-packages/" in file:
+        return file.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/lib/python" in file:
+        return "stdlib:" + file.rsplit("/lib/python", 1)[1].split("/", 2)[1].removesuffix(".py")
+    return file
+
+
+def _short(file: str) -> str:
+    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(smoke: bool) -> Result:
+    rounds = 1 if smoke else 5
+    calls = 200 if smoke else 600  # per round
+    sdk_calls = 40 if smoke else 600
+    profile_calls = 200 if smoke else 1000
+    plan: dict[str, tuple[Any, str, int]] = {
+        FLOOR: (_run_floor, "asyncio", calls),
+        OURS: (_run_otaclient, "asyncio", calls),
+    }
+    if not smoke:
+        plan["bare floor (trio)"] = (_run_floor, "trio", calls)
+        plan["otaclient (trio)"] = (_run_otaclient, "trio", calls)
+    plan[SDK] = (_run_sdk, "asyncio", sdk_calls)
+    with serve({"seed": 2, "qps": None}) as server:
+        measured = _rounds(server, plan, rounds)
+        profile = profile_otaclient(server.url, profile_calls)
+
+    floor, ours, sdk = measured[FLOOR], measured[OURS], measured[SDK]
+    speed_vs_sdk = ratio(ours["req_per_s"], sdk["req_per_s"])
+    cpu_vs_floor = ratio(ours["cpu_s_per_1000"], floor["cpu_s_per_1000"])
+    result = Result(
+        NAME,
+        f"Cost per call: list_ota_firmware(page_size={PAGE_SIZE}), {rounds} x {calls:,} calls "
+        f"per row at concurrency {CONCURRENCY}, no rate limit, no latency "
+        f"({ours['items_per_call']} items/page); medians of interleaved rounds",
+        [
+            "client",
+            "loop",
+            "calls",
+            "req/s",
+            "req/s vs SDK",
+            "client CPU s / 1000 calls",
+            "CPU vs floor",
+            "server CPU s / 1000",
+            "errors",
+        ],
+    )
+    for label, row in measured.items():
+        row["speed_vs_sdk"] = ratio(row["req_per_s"], sdk["req_per_s"])
+        row["cpu_vs_floor"] = ratio(row["cpu_s_per_1000"], floor["cpu_s_per_1000"])
+        result.rows.append(
+            [
+                label,
+                row["backend"],
+                row["calls"],
+                row["req_per_s"],
+                row["speed_vs_sdk"],
+                row["cpu_s_per_1000"],
+                row["cpu_vs_floor"],
+                row["server_cpu_s_per_1000"],
+                row["errors"],
+            ]
+        )
+    met_speed = speed_vs_sdk >= SDK_SPEED_TARGET
+    met_cpu = cpu_vs_floor <= CPU_FLOOR_TARGET
+    result.notes += [
+        f"target otaclient req/s >= {SDK_SPEED_TARGET:.1f}x SDK: {speed_vs_sdk:.2f}x -> "
+        f"{'MET' if met_speed else 'MISSED'}",
+        f"target otaclient CPU/call <= {CPU_FLOOR_TARGET:.1f}x bare floor: {cpu_vs_floor:.2f}x -> "
+        f"{'MET' if met_cpu else 'MISSED'}",
+    ]
+    if "otaclient (trio)" in measured:
+        trio = ratio(
+            measured["otaclient (trio)"]["cpu_s_per_1000"],
+            measured["bare floor (trio)"]["cpu_s_per_1000"],
+        )
+        result.notes.append(f"on trio: otaclient CPU/call = {trio:.2f}x the trio bare floor")
+        measured["otaclient (trio)"]["cpu_vs_trio_floor"] = trio
+    result.notes += [
+        "profile (cProfile, otaclient row, busy time by package): "
+        + ", ".join(f"{k} {v:.0%}" for k, v in list(profile["by_package_share"].items())[:6]),
+        "top self time: "
+        + "; ".join(
+            f"{e['function'].rsplit('/', 1)[-1]} {e['tottime_share']:.0%}"
+            for e in profile["top_tottime"][:5]
+        ),
+    ]
+    result.data = {
+        "rounds": rounds,
+        "calls_per_round": calls,
+        "sdk_calls_per_round": sdk_calls,
+        "concurrency": CONCURRENCY,
+        "rows": measured,
+        "profile": profile,
+        "targets": {
+            "speed_vs_sdk_min": SDK_SPEED_TARGET,
+            "speed_vs_sdk": speed_vs_sdk,
+            "cpu_vs_floor_max": CPU_FLOOR_TARGET,
+            "cpu_vs_floor": cpu_vs_floor,
+            "met_speed": met_speed,
+            "met_cpu": met_cpu,
+        },
+    }
+    return result
