@@ -12,6 +12,9 @@ DEFAULT_BURST = 1
 DEFAULT_MAX_CONCURRENCY = 32
 """Requests in flight at once, per client; bounds sockets, independent of the rate."""
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+KEEPALIVE_EXPIRY = 4.0
+"""Idle pooled connections are dropped before common server idle timeouts (5 s and up):
+reusing one the server just closed fails a request, and a failed write is ambiguous."""
 DEFAULT_MAX_ATTEMPTS = 6
 DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_CAP = 8.0

@@ -16,7 +16,8 @@ and one typed method on the client.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -154,7 +155,7 @@ Result = Paged | Listed | Single | EnvelopeOnly
 Check = Callable[[Mapping[str, Any]], str | None]
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # slots off: all_params is a cached_property
 class Operation:
     """One API action, as data."""
 
@@ -182,7 +183,7 @@ class Operation:
     def encode(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Validate ``values`` (keyword arguments by Python name) into wire parameters."""
         wire: dict[str, str] = {}
-        for param in self._all_params():
+        for param in self.all_params:
             wire.update(param.encode(values.get(param.name), self.action))
         for check in self.checks:
             problem = check(values)
@@ -190,18 +191,21 @@ class Operation:
                 raise ValidationError(problem, action=self.action)
         return wire
 
-    def _all_params(self) -> Iterator[Param]:
-        yield from self.params
+    @functools.cached_property
+    def all_params(self) -> tuple[Param, ...]:
+        """The action's parameters plus paging and ``IotInstanceId``, built once."""
+        extra: list[Param] = []
         paged = self.paged
         if paged is not None:
-            yield Int("CurrentPage", required=True, low=1)
-            yield Int("PageSize", required=True, low=1, high=paged.max_page_size)
-        yield Str("IotInstanceId")
+            extra.append(Int("CurrentPage", required=True, low=1))
+            extra.append(Int("PageSize", required=True, low=1, high=paged.max_page_size))
+        extra.append(Str("IotInstanceId"))
+        return (*self.params, *extra)
 
     @property
     def argument_names(self) -> frozenset[str]:
         """Python keyword names this action takes."""
-        return frozenset(p.name for p in self._all_params())
+        return frozenset(p.name for p in self.all_params)
 
 
 # --------------------------------------------------------------------------- cross-field rules

@@ -185,6 +185,10 @@ class Sender:
             content = await self._read(response)
         finally:
             await response.aclose()
+            # httpx 0.28 leaves the response and its stream pointing at each other
+            # (encode/httpx#3733): without this every request leaves garbage for the cycle
+            # collector, which pauses every client of the process when it runs.
+            response.stream = _EMPTY_STREAM
         return response.status_code, response.headers, content
 
     async def _read(self, response: httpx.Response) -> bytes:
@@ -237,6 +241,9 @@ class Sender:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+_EMPTY_STREAM = httpx.ByteStream(b"")
 
 
 class _TooLarge(Exception):

@@ -19,10 +19,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 __all__ = ["canonical_query", "percent_encode", "sign", "string_to_sign"]
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 def percent_encode(text: str) -> str:
@@ -31,6 +35,8 @@ def percent_encode(text: str) -> str:
     >>> percent_encode("a1 b*c~/")
     'a1%20b%2Ac~%2F'
     """
+    if _UNRESERVED.fullmatch(text):
+        return text  # most names and values need no encoding: skip quote()'s work
     # quote() already keeps "_.-~" and the alphanumerics; safe="" makes it encode "/" too.
     return quote(text, safe="")
 
