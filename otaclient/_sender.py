@@ -116,14 +116,12 @@ class Sender:
             failure = await self._attempt(op, wire)
             if isinstance(failure, Answer):
                 return failure
-            retry = failure.kind in ("not_sent", "throttled") or (
-                failure.kind == "transient" and op.is_read
-            )
             if failure.kind == "transient" and not op.is_read:
+                # The write may have happened: sending it again could do it twice.
                 raise OutcomeUnknownError(
                     str(failure.error), action=op.action, how_to_check=op.how_to_check
                 ) from failure.error
-            if not retry or attempt >= self._retry.max_attempts:
+            if failure.kind == "fatal" or attempt >= self._retry.max_attempts:
                 raise failure.error
             wait = self._retry.backoff(attempt, failure.retry_after)
             deadline = self._retry.deadline
