@@ -15,7 +15,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -119,6 +119,24 @@ class Fleet:
     def new_job_number(self) -> int:
         """Number the next job will get."""
         return len(self.jobs)
+
+    def new_job(self, product: Product, firmware: Firmware, **fields: Any) -> Job:
+        """The next job of ``firmware`` (not yet registered: see ``add_job``).
+
+        Fills what follows from the package and the numbering; ``fields`` gives the rest.
+        """
+        number = self.new_job_number()
+        return Job(
+            number=number,
+            job_id=self.job_codec.encode(number),
+            firmware_id=firmware.firmware_id,
+            firmware_name=firmware.name,
+            product_key=product.key,
+            product_index=product.index,
+            module_key=firmware.module_key,
+            dest_version=firmware.dest_version,
+            **fields,
+        )
 
     def add_job(self, job: Job) -> int:
         """Register a job and claim its devices' unfinished slots.

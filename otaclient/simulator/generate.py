@@ -221,7 +221,6 @@ class _Builder:
         **extra: object,
     ) -> Job:
         rng, fleet = self.rng, self.fleet
-        number = fleet.new_job_number()
         ladder = product.versions[firmware.module_key]
         if status == "COMPLETED":
             finished = min(created + rng.randrange(HOUR_MS, 10 * DAY_MS), self.anchor - HOUR_MS)
@@ -240,19 +239,13 @@ class _Builder:
             weights = (
                 (100, 0, 0, 0, 0, 0, 0) if extra.get("need_confirm") else (0, 100, 0, 0, 0, 0, 0)
             )
-        job = Job(
-            number=number,
-            job_id=fleet.job_codec.encode(number),
-            firmware_id=firmware.firmware_id,
-            firmware_name=firmware.name,
-            product_key=product.key,
-            product_index=product.index,
-            module_key=firmware.module_key,
+        job = fleet.new_job(
+            product,
+            firmware,
             job_type=job_type,
             selection_type=selection,
             target_selection=target,
             status=status,
-            dest_version=firmware.dest_version,
             src_versions=[],
             utc_create_ms=created,
             utc_modified_ms=max(created, modified),
@@ -264,7 +257,7 @@ class _Builder:
             anchor_ms=self.anchor,
             stuck_percent=self.spec.stuck_percent,
             timeout_in_minutes=rng.choice((None, 60, 1440)),
-            **extra,  # type: ignore[arg-type]
+            **extra,
         )
         if job_type == "VERIFY_FIRMWARE" and status == "COMPLETED" and firmware.status == 3:
             job.tasks.status[0] = FAILED  # a failed verification has at least one failure

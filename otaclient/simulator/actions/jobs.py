@@ -178,20 +178,13 @@ def _create_job(
     version_table = sorted(set(targets.versions))
     positions = {version: i for i, version in enumerate(version_table)}
     table.src_codes = array("H", (positions[v] for v in targets.versions))
-    number = fleet.new_job_number()
-    job = Job(
-        number=number,
-        job_id=fleet.job_codec.encode(number),
-        firmware_id=firmware.firmware_id,
-        firmware_name=firmware.name,
-        product_key=product.key,
-        product_index=product.index,
-        module_key=firmware.module_key,
+    job = fleet.new_job(
+        product,
+        firmware,
         job_type=job_type,
         selection_type=selection,
         target_selection=target,
         status=status,
-        dest_version=firmware.dest_version,
         src_versions=src_versions,
         utc_create_ms=now,
         utc_modified_ms=now,
