@@ -152,6 +152,10 @@ class OTAClient(Actions):
         self._closed = True
         await self._http.aclose()
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise OTAError("this OTAClient is closed; create a new one")
+
     @property
     def limiter(self) -> RateLimiter:
         """The limiter every call of this client goes through."""
@@ -193,12 +197,14 @@ class OTAClient(Actions):
         wire = _raw_wire(action, params or {})
         if self._iot_instance_id and "IotInstanceId" not in wire:
             wire["IotInstanceId"] = self._iot_instance_id
+        self._check_open()
         answer = await self._sender.request(op, wire)
         return answer.body
 
     async def _invoke(self, action: str, arguments: Mapping[str, Any]) -> Any:
         op = OPERATIONS[action]
         wire = self._encode(op, arguments)
+        self._check_open()
         answer = await self._sender.request(op, wire)
         return self._decode(op, answer, arguments)
 

@@ -163,3 +163,17 @@ async def test_the_deadline_stops_retrying_before_the_attempt_limit() -> None:
         with pytest.raises(TransportError):
             await client.query_ota_job(job_id="j1")
     assert script.calls == 1  # the first wait (1 s) would already pass the 0.5 s deadline
+
+
+async def test_a_closed_client_refuses_calls_with_an_ota_error() -> None:
+    from otaclient import OTAError
+
+    script = Script()
+    client = _client(script)
+    async with client:
+        pass
+    with pytest.raises(OTAError, match="closed"):
+        await client.query_ota_job(job_id="j1")
+    with pytest.raises(OTAError, match="closed"):
+        await client.call("QueryOTAJob", {"JobId": "j1"}, idempotent=True)
+    assert script.calls == 0
