@@ -71,3 +71,16 @@ def test_the_readme_lists_every_action() -> None:
     text = README.read_text()
     listed = set(re.findall(r"^\| `(\w+)` \| `(\w+)`", text, flags=re.MULTILINE))
     assert listed == {(action, snake_case(action)) for action in OPERATIONS}
+
+
+def test_the_readme_quickstart_runs() -> None:
+    import subprocess
+    import sys
+
+    quickstart = README.read_text().split("## Quickstart", 1)[1]
+    code = quickstart.split("```python\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "packages; first page:" in result.stdout
