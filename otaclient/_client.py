@@ -269,8 +269,11 @@ class OTAClient(Actions):
         return op.encode(values)
 
     def _decode(self, op: Operation, answer: Answer, arguments: Mapping[str, Any]) -> Any:
+        paged = op.paged
+        default_size = paged.max_page_size if paged is not None else 0
+        asked = (arguments.get("current_page") or 1, arguments.get("page_size") or default_size)
         try:
-            result = op.result.decode(answer.body, answer.request_id)
+            result = op.result.decode(answer.body, answer.request_id, asked)
         except DecodeProblem as exc:
             raise ResponseError(
                 f"the answer does not fit {op.action}'s documented shape: {exc}",
@@ -278,16 +281,16 @@ class OTAClient(Actions):
                 request_id=answer.request_id,
                 http_status=answer.http_status,
             ) from None
-        if isinstance(result, Page):
-            asked = arguments.get("current_page") or 1
+        past_the_end = isinstance(result, Page) and asked[0] > result.page_count
+        if isinstance(result, Page) and result.current_page != asked[0] and not past_the_end:
             # A proxy or cache serving another page would silently skip items: refuse it.
-            if result.current_page != asked:
-                raise ResponseError(
-                    f"asked for page {asked}, the answer is page {result.current_page}",
-                    action=op.action,
-                    request_id=answer.request_id,
-                    http_status=answer.http_status,
-                )
+            # (A page past the end may echo any page number: it has no items to lose.)
+            raise ResponseError(
+                f"asked for page {asked[0]}, the answer is page {result.current_page}",
+                action=op.action,
+                request_id=answer.request_id,
+                http_status=answer.http_status,
+            )
         return result
 
 

@@ -62,6 +62,9 @@ def _dig(body: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+Asked = tuple[int, int] | None
+
+
 @attrs.frozen
 class Paged:
     """A paged list: items at ``path``, paging keys at the top level."""
@@ -74,12 +77,19 @@ class Paged:
     partition_by: str = ""  # a filter argument that splits a list deeper than max_offset
     partitions: tuple[Any, ...] = ()  # ... and the values that together cover the list
 
-    def decode(self, body: Mapping[str, Any], request_id: str | None) -> Page[Any]:
-        """Build the ``Page`` of ``body``."""
+    def decode(
+        self, body: Mapping[str, Any], request_id: str | None, asked: Asked = None
+    ) -> Page[Any]:
+        """Build the ``Page`` of ``body``.
+
+        ``asked`` (page, page size of the request) stands in for a ``CurrentPage`` or
+        ``PageSize`` the body leaves out; ``Total`` is required.
+        """
         items = structure(_dig(body, self.path), list[self.item])  # type: ignore[name-defined]
+        asked_page, asked_size = asked or (None, None)
         total = _paging_int(body, "Total")
-        page_size = _paging_int(body, "PageSize")
-        current = _paging_int(body, "CurrentPage")
+        page_size = _paging_int(body, "PageSize", asked_size)
+        current = _paging_int(body, "CurrentPage", asked_page)
         derived = -(-total // page_size) if page_size else 0
         if get_key(body, "PageCount") is None:
             page_count = derived
@@ -96,8 +106,10 @@ class Paged:
 _MAX_PAGING_VALUE = 10**9
 
 
-def _paging_int(body: Mapping[str, Any], key: str) -> int:
+def _paging_int(body: Mapping[str, Any], key: str, default: int | None = None) -> int:
     raw = get_key(body, key)
+    if raw is None and default is not None:
+        return default
     if raw is None:
         raise DecodeProblem(f"paging key {key} is missing")
     value = structure(raw, int)
@@ -113,7 +125,9 @@ class Listed:
     item: type[Any]
     path: tuple[str, ...]
 
-    def decode(self, body: Mapping[str, Any], request_id: str | None) -> list[Any]:
+    def decode(
+        self, body: Mapping[str, Any], request_id: str | None, asked: Asked = None
+    ) -> list[Any]:
         """Return the list of items in ``body``."""
         return structure(_dig(body, self.path), list[self.item])  # type: ignore[name-defined]
 
@@ -125,7 +139,7 @@ class Single:
     model: type[Any]
     path: tuple[str, ...]
 
-    def decode(self, body: Mapping[str, Any], request_id: str | None) -> Any:
+    def decode(self, body: Mapping[str, Any], request_id: str | None, asked: Asked = None) -> Any:
         """Return the model in ``body``, with the request id when the model has one."""
         data = _dig(body, self.path)
         if data is None:
@@ -142,7 +156,9 @@ class Single:
 class EnvelopeOnly:
     """An answer with nothing but the envelope."""
 
-    def decode(self, body: Mapping[str, Any], request_id: str | None) -> Acknowledged:
+    def decode(
+        self, body: Mapping[str, Any], request_id: str | None, asked: Asked = None
+    ) -> Acknowledged:
         """Return the acknowledgement."""
         return Acknowledged(request_id)
 

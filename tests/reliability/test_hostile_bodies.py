@@ -120,3 +120,28 @@ async def test_a_page_other_than_the_one_asked_for_is_refused() -> None:
     async with client:
         with pytest.raises(ResponseError, match="asked for page 1, the answer is page 3"):
             await client.list_ota_firmware()
+
+
+async def test_a_page_past_the_end_may_echo_another_page_number() -> None:
+    body = dict(PAGE_OK, CurrentPage=1, Total=1, PageCount=1, FirmwareInfo={})
+    client = _client(lambda request: httpx.Response(200, json=body))
+    async with client:
+        page = await client.list_ota_firmware(current_page=7)
+    assert page.items == []
+    assert page.total == 1
+
+
+async def test_missing_current_page_and_page_size_are_taken_from_the_request() -> None:
+    body = {k: v for k, v in PAGE_OK.items() if k not in ("CurrentPage", "PageSize", "PageCount")}
+    client = _client(lambda request: httpx.Response(200, json=body))
+    async with client:
+        page = await client.list_ota_firmware(page_size=50)
+    assert (page.current_page, page.page_size, page.page_count) == (1, 50, 1)
+
+
+async def test_a_missing_total_is_refused() -> None:
+    body = {k: v for k, v in PAGE_OK.items() if k != "Total"}
+    client = _client(lambda request: httpx.Response(200, json=body))
+    async with client:
+        with pytest.raises(ResponseError, match="Total is missing"):
+            await client.list_ota_firmware()
