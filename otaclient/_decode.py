@@ -373,9 +373,6 @@ def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, A
     return structure_attrs
 
 
-_MISSING: Any = object()
-
-
 def configure_converter(conv: cattrs.Converter) -> None:
     """Register the hooks that decode API bodies into the models on ``conv``."""
     conv.register_structure_hook(str, _to_str)

@@ -25,14 +25,9 @@ class Crew:
         self.task_group = task_group
         self.failure: Exception | None = None
 
-    def start_soon(
-        self,
-        func: Callable[[*Ts], Awaitable[object]],
-        *args: *Ts,
-        task_group: TaskGroup | None = None,
-    ) -> None:
-        """Start ``func(*args)`` in ``task_group`` (default: the crew's own), guarded."""
-        (task_group or self.task_group).start_soon(self._guarded, func, *args)
+    def start_soon(self, func: Callable[[*Ts], Awaitable[object]], *args: *Ts) -> None:
+        """Start ``func(*args)`` in the crew's task group, guarded."""
+        self.task_group.start_soon(self._guarded, func, *args)
 
     async def _guarded(self, func: Callable[[*Ts], Awaitable[object]], *args: *Ts) -> None:
         try:

@@ -110,11 +110,6 @@ class JobTally:
             oldest_first = _timestamp(task.utc_modified or task.utc_create)
             self._stuck_devices.offer((oldest_first, *tiebreak), self._issue(task))
 
-    def add_page(self, tasks: list[OTATask]) -> None:
-        """Count a page of tasks."""
-        for task in tasks:
-            self.add(task)
-
     def report(self) -> JobReport:
         """The job's report as counted so far."""
         job = self.job

@@ -31,7 +31,6 @@ __all__ = ["DEMO_ENDPOINT", "Session", "open_session"]
 DEMO_ENDPOINT = "http://otaclient-simulator.invalid"
 """Base URL the demo client uses; requests never leave the process."""
 DEMO_LATENCY = 0.12
-DEMO_JITTER = 0.06
 
 
 @attrs.frozen

@@ -15,13 +15,7 @@ from .config import Dialect, FleetSpec
 from .fleet import Fleet
 from .model import DEFAULT_MODULE, Firmware, Group, Job, Module, Product
 from .tasks import (
-    CANCELED,
-    CONFIRM,
     FAILED,
-    IN_PROGRESS,
-    NOTIFIED,
-    QUEUED,
-    SUCCEEDED,
     TaskTable,
 )
 
@@ -399,15 +393,3 @@ def build_fleet(spec: FleetSpec, *, seed: int, dialect: Dialect, anchor_ms: int)
     (3, 12)
     """
     return _Builder(spec, seed, dialect, anchor_ms).build()
-
-
-# Re-exported for the generator's callers that want status codes without importing tasks.
-STATUS_CODES = {
-    "CONFIRM": CONFIRM,
-    "QUEUED": QUEUED,
-    "NOTIFIED": NOTIFIED,
-    "IN_PROGRESS": IN_PROGRESS,
-    "SUCCEEDED": SUCCEEDED,
-    "FAILED": FAILED,
-    "CANCELED": CANCELED,
-}
