@@ -9,9 +9,15 @@
 
 from . import _logging
 from ._client import OTAClient
-from ._credentials import Credentials
+from ._credentials import (
+    CachedProvider,
+    Credentials,
+    CredentialsProvider,
+    RefreshPolicy,
+)
 from ._errors import (
     APIError,
+    CredentialsError,
     HarvestError,
     ListTooDeepError,
     OTAError,
@@ -57,9 +63,12 @@ _logging.install()
 __all__ = [
     "APIError",
     "Acknowledged",
+    "CachedProvider",
     "CreatedFirmware",
     "CreatedJob",
     "Credentials",
+    "CredentialsError",
+    "CredentialsProvider",
     "DownloadProtocol",
     "Firmware",
     "FirmwareDetail",
@@ -83,6 +92,7 @@ __all__ = [
     "RateLimiter",
     "RateLimiterError",
     "RedisRateLimiter",
+    "RefreshPolicy",
     "ResponseError",
     "RetryPolicy",
     "SelectionType",
