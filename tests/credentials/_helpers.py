@@ -6,9 +6,11 @@ import datetime as dt
 import itertools
 
 import anyio
+import httpx
 
 from otaclient import CachedProvider, Credentials, RefreshPolicy
 from otaclient._credentials._cache import Clock
+from otaclient.simulator import CloudConfig, CloudStandIn
 
 EPOCH = 1_700_000_000.0
 """Virtual wall-clock time when a test starts (2023-11-14T22:13:20Z)."""
@@ -17,9 +19,11 @@ NO_JITTER = RefreshPolicy(jitter=0.0)
 
 
 def virtual_wall_clock() -> Clock:
-    """Epoch seconds that move with the event loop's (virtual) clock."""
-    start = anyio.current_time()
-    return lambda: EPOCH + anyio.current_time() - start
+    """Epoch seconds that move with the event loop's virtual clock (which starts at 0).
+
+    Safe to build outside the event loop: it reads the loop's clock only when called.
+    """
+    return lambda: EPOCH + anyio.current_time()
 
 
 def at(seconds: float) -> dt.datetime:
@@ -64,3 +68,26 @@ class FakeSource:
 def cached(source: FakeSource, policy: RefreshPolicy = NO_JITTER) -> CachedProvider:
     """A CachedProvider over ``source`` on the same clock."""
     return CachedProvider(source, name="fake", clock=source.clock, refresh=policy)
+
+
+CLOUD_URL = "http://cloud.test"
+"""Where in-process stand-ins are addressed (the transport never resolves it)."""
+
+
+def make_cloud(**config: object) -> CloudStandIn:
+    """Cloud stand-ins on the virtual wall clock."""
+    config.setdefault("wall_clock", virtual_wall_clock())
+    return CloudStandIn(CloudConfig(**config))  # type: ignore[arg-type]
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """Wraps a transport and keeps every request it sends."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
