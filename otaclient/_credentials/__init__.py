@@ -6,10 +6,12 @@ CredentialsProvider         the interface: get_credentials(), refresh(rejected)
 │   ├── RamRoleArnProvider      STS AssumeRole, signed with a source provider's keys
 │   ├── OIDCRoleProvider        STS AssumeRoleWithOIDC (RRSA), token file re-read
 │   ├── EcsRamRoleProvider      the ECS metadata service (IMDSv2, then IMDSv1)
-    └── CredentialsURIProvider  ALIBABA_CLOUD_CREDENTIALS_URI
+│   └── CredentialsURIProvider  ALIBABA_CLOUD_CREDENTIALS_URI
+└── DefaultCredentialsChain env, RRSA, CLI profile, credentials.ini, ECS role, URI
 """
 
 from ._cache import CachedProvider, RefreshPolicy
+from ._chain import DefaultCredentialsChain
 from ._ecs import EcsRamRoleProvider
 from ._model import Credentials, CredentialsProvider
 from ._sts import OIDCRoleProvider, RamRoleArnProvider
@@ -20,6 +22,7 @@ __all__ = [
     "Credentials",
     "CredentialsProvider",
     "CredentialsURIProvider",
+    "DefaultCredentialsChain",
     "EcsRamRoleProvider",
     "OIDCRoleProvider",
     "RamRoleArnProvider",
