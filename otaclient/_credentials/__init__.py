@@ -13,7 +13,7 @@ CredentialsProvider         the interface: get_credentials(), refresh(rejected)
 from ._cache import CachedProvider, RefreshPolicy
 from ._chain import DefaultCredentialsChain
 from ._ecs import EcsRamRoleProvider
-from ._model import Credentials, CredentialsProvider
+from ._model import Credentials, CredentialsProvider, same_keys
 from ._sts import OIDCRoleProvider, RamRoleArnProvider
 from ._uri import CredentialsURIProvider
 
@@ -27,4 +27,5 @@ __all__ = [
     "OIDCRoleProvider",
     "RamRoleArnProvider",
     "RefreshPolicy",
+    "same_keys",
 ]

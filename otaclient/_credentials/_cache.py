@@ -111,13 +111,13 @@ class CachedProvider:
         *,
         name: str,
         clock: Clock = time.time,
-        refresh: RefreshPolicy | None = None,
+        refresh_policy: RefreshPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._fetch = fetch
         self.name = name
         self._clock = clock
-        self._policy = refresh if refresh is not None else RefreshPolicy()
+        self._policy = refresh_policy if refresh_policy is not None else RefreshPolicy()
         self._rng = rng if rng is not None else random.Random()
         self._current: Credentials | None = None
         self._refresh_at = -math.inf

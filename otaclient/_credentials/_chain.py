@@ -76,7 +76,7 @@ class DefaultCredentialsChain:
     ``profile`` overrides ``ALIBABA_CLOUD_PROFILE`` (the command line's ``--profile``); a
     profile named either way must exist in one of the two files. ``environ`` and ``home``
     replace ``os.environ`` and the home directory. ``sts_endpoint``, ``metadata_url``,
-    ``transport`` (an httpx transport, e.g. a simulator's), ``clock`` and ``refresh`` go
+    ``transport`` (an httpx transport, e.g. a simulator's), ``clock`` and ``refresh_policy`` go
     to every provider the chain builds.
 
     >>> chain = DefaultCredentialsChain()                          # doctest: +SKIP
@@ -95,7 +95,7 @@ class DefaultCredentialsChain:
         metadata_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
-        refresh: RefreshPolicy | None = None,
+        refresh_policy: RefreshPolicy | None = None,
     ) -> None:
         self._profile = profile
         self._environ = environ
@@ -104,7 +104,7 @@ class DefaultCredentialsChain:
         self._metadata_url = metadata_url
         self._transport = transport
         self._clock = clock
-        self._refresh = refresh
+        self._refresh_policy = refresh_policy
         self._provider: CredentialsProvider | None = None
         self._resolving: anyio.Event | None = None
         self._error: CredentialsError | None = None
@@ -170,7 +170,7 @@ class DefaultCredentialsChain:
             environ=env,
             transport=self._transport,
             clock=self._clock,
-            refresh=self._refresh,
+            refresh_policy=self._refresh_policy,
             sts_endpoint=self._sts_endpoint,
             metadata_url=self._metadata_url,
         )

@@ -70,10 +70,12 @@ class EcsRamRoleProvider(CachedProvider):
         timeout: float = DEFAULT_METADATA_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = time.time,
-        refresh: RefreshPolicy | None = None,
+        refresh_policy: RefreshPolicy | None = None,
         name: str = "ecs_ram_role",
     ) -> None:
-        super().__init__(self._fetch_credentials, name=name, clock=clock, refresh=refresh)
+        super().__init__(
+            self._fetch_credentials, name=name, clock=clock, refresh_policy=refresh_policy
+        )
         env = os.environ if environ is None else environ
         if flag(env, ENV_ECS_METADATA_DISABLED):
             raise metadata_disabled_error(name)

@@ -65,7 +65,7 @@ class BuildOptions:
     environ: Mapping[str, str]
     transport: httpx.AsyncBaseTransport | None = None
     clock: Clock | None = None
-    refresh: RefreshPolicy | None = None
+    refresh_policy: RefreshPolicy | None = None
     sts_endpoint: str | None = None
     metadata_url: str | None = None
 
@@ -74,7 +74,7 @@ class BuildOptions:
         options: dict[str, Any] = {
             "environ": self.environ,
             "transport": self.transport,
-            "refresh": self.refresh,
+            "refresh_policy": self.refresh_policy,
         }
         if self.clock is not None:
             options["clock"] = self.clock

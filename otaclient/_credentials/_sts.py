@@ -81,9 +81,11 @@ class _StsProvider(CachedProvider):
         timeout: float,
         transport: httpx.AsyncBaseTransport | None,
         clock: Clock,
-        refresh: RefreshPolicy | None,
+        refresh_policy: RefreshPolicy | None,
     ) -> None:
-        super().__init__(self._fetch_credentials, name=name, clock=clock, refresh=refresh)
+        super().__init__(
+            self._fetch_credentials, name=name, clock=clock, refresh_policy=refresh_policy
+        )
         env = os.environ if environ is None else environ
         if not role_arn:
             raise ValidationError("role_arn is required")
@@ -159,8 +161,10 @@ class RamRoleArnProvider(_StsProvider):
 
     ``source`` is any provider (static keys, or another role for role chaining). When STS
     says the source's own token expired, the source is refreshed once and the call retried.
-    The endpoint is ``sts_endpoint`` if given, else ``OTACLIENT_STS_ENDPOINT``, else one
-    derived from ``sts_region`` / ``ALIBABA_CLOUD_STS_REGION``, else ``sts.aliyuncs.com``.
+    The endpoint is ``sts_endpoint`` if given, else ``OTACLIENT_STS_ENDPOINT``, else
+    ``configured_endpoint`` (a profile's ``sts_endpoint``), else one derived from
+    ``sts_region`` / ``ALIBABA_CLOUD_STS_REGION`` (``vpc``: the ``sts-vpc`` host), else
+    ``sts.aliyuncs.com``. ``environ`` replaces ``os.environ`` for those defaults.
     """
 
     action = "AssumeRole"
@@ -182,7 +186,7 @@ class RamRoleArnProvider(_StsProvider):
         timeout: float = DEFAULT_STS_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = time.time,
-        refresh: RefreshPolicy | None = None,
+        refresh_policy: RefreshPolicy | None = None,
         name: str = "ram_role_arn",
     ) -> None:
         super().__init__(
@@ -199,7 +203,7 @@ class RamRoleArnProvider(_StsProvider):
             timeout=timeout,
             transport=transport,
             clock=clock,
-            refresh=refresh,
+            refresh_policy=refresh_policy,
         )
         if not isinstance(source, CredentialsProvider):
             raise ValidationError(f"source must be a credentials provider, got {source!r}")
@@ -262,7 +266,7 @@ class OIDCRoleProvider(_StsProvider):
         timeout: float = DEFAULT_STS_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = time.time,
-        refresh: RefreshPolicy | None = None,
+        refresh_policy: RefreshPolicy | None = None,
         name: str = "oidc_role_arn",
     ) -> None:
         super().__init__(
@@ -279,7 +283,7 @@ class OIDCRoleProvider(_StsProvider):
             timeout=timeout,
             transport=transport,
             clock=clock,
-            refresh=refresh,
+            refresh_policy=refresh_policy,
         )
         if not oidc_provider_arn:
             raise ValidationError("oidc_provider_arn is required")

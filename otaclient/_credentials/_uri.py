@@ -36,10 +36,12 @@ class CredentialsURIProvider(CachedProvider):
         timeout: float = DEFAULT_URI_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = time.time,
-        refresh: RefreshPolicy | None = None,
+        refresh_policy: RefreshPolicy | None = None,
         name: str = "credentials_uri",
     ) -> None:
-        super().__init__(self._fetch_credentials, name=name, clock=clock, refresh=refresh)
+        super().__init__(
+            self._fetch_credentials, name=name, clock=clock, refresh_policy=refresh_policy
+        )
         env = os.environ if environ is None else environ
         given = uri or env.get(ENV_CREDENTIALS_URI)
         if not given:

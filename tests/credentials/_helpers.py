@@ -67,7 +67,7 @@ class FakeSource:
 
 def cached(source: FakeSource, policy: RefreshPolicy = NO_JITTER) -> CachedProvider:
     """A CachedProvider over ``source`` on the same clock."""
-    return CachedProvider(source, name="fake", clock=source.clock, refresh=policy)
+    return CachedProvider(source, name="fake", clock=source.clock, refresh_policy=policy)
 
 
 CLOUD_URL = "http://cloud.test"
