@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import attrs
 import httpx
 
@@ -42,8 +43,18 @@ _MAX_BODY = 64 * 1024
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    # One context per process: building one loads the CA bundle (tens of milliseconds).
     return httpx.create_ssl_context()
+
+
+async def _verify_for(url: str) -> ssl.SSLContext | bool:
+    if not url.startswith("https://"):
+        # No TLS, and no redirect is followed: skip building a verified context (httpx
+        # would build one per client otherwise).
+        return False
+    if _tls_context.cache_info().currsize == 0:
+        # Loading the CA bundle takes tens of milliseconds: not on the event loop thread.
+        return await anyio.to_thread.run_sync(_tls_context)
+    return _tls_context()
 
 
 @attrs.frozen
@@ -89,7 +100,7 @@ async def exchange(
     """Send one request and read the whole answer within ``time_limit`` seconds."""
     options: dict[str, Any] = {}
     if transport is None:
-        options["verify"] = _tls_context()
+        options["verify"] = await _verify_for(url)
     sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
     try:
         with anyio.fail_after(time_limit):

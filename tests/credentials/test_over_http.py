@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import ssl
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from otaclient import DefaultCredentialsChain
+from otaclient import CredentialsError, CredentialsURIProvider, DefaultCredentialsChain
 from otaclient.simulator import (
     DEMO_ACCESS_KEY_ID,
     DEMO_ACCESS_KEY_SECRET,
@@ -84,3 +87,26 @@ async def test_metadata_calls_never_go_through_a_proxy(
     monkeypatch.setenv("OTACLIENT_ECS_METADATA_URL", url)
     await DefaultCredentialsChain().get_credentials()
     assert cloud.counts["imds_credentials"] == 1
+
+
+async def test_the_tls_context_is_built_off_the_event_loop_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from otaclient._credentials import _http
+
+    built: list[str] = []
+    real = httpx.create_ssl_context
+
+    def recording(*args: object, **kwargs: object) -> ssl.SSLContext:
+        if kwargs.get("verify", True) is not False:
+            built.append(threading.current_thread().name)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx, "create_ssl_context", recording)
+    _http._tls_context.cache_clear()
+    provider = CredentialsURIProvider("https://127.0.0.1:9/credentials")  # nothing listens
+    with pytest.raises(CredentialsError):
+        await provider.get_credentials()
+    _http._tls_context.cache_clear()  # do not leave the recording context cached
+    assert len(built) == 1
+    assert built[0] != threading.current_thread().name
