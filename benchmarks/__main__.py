@@ -30,6 +30,7 @@ BENCHMARKS = (
     "limiter",
     "many_accounts",
     "per_action_audit",
+    "credentials",
 )
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

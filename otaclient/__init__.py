@@ -9,9 +9,20 @@
 
 from . import _logging
 from ._client import OTAClient
-from ._credentials import Credentials
+from ._credentials import (
+    CachedProvider,
+    Credentials,
+    CredentialsProvider,
+    CredentialsURIProvider,
+    DefaultCredentialsChain,
+    EcsRamRoleProvider,
+    OIDCRoleProvider,
+    RamRoleArnProvider,
+    RefreshPolicy,
+)
 from ._errors import (
     APIError,
+    CredentialsError,
     HarvestError,
     ListTooDeepError,
     OTAError,
@@ -57,10 +68,16 @@ _logging.install()
 __all__ = [
     "APIError",
     "Acknowledged",
+    "CachedProvider",
     "CreatedFirmware",
     "CreatedJob",
     "Credentials",
+    "CredentialsError",
+    "CredentialsProvider",
+    "CredentialsURIProvider",
+    "DefaultCredentialsChain",
     "DownloadProtocol",
+    "EcsRamRoleProvider",
     "Firmware",
     "FirmwareDetail",
     "FirmwareFile",
@@ -69,6 +86,7 @@ __all__ = [
     "JobStatus",
     "JobType",
     "ListTooDeepError",
+    "OIDCRoleProvider",
     "OTAClient",
     "OTAError",
     "OTAJob",
@@ -80,9 +98,11 @@ __all__ = [
     "OutcomeUnknownError",
     "Page",
     "PerActionLimiter",
+    "RamRoleArnProvider",
     "RateLimiter",
     "RateLimiterError",
     "RedisRateLimiter",
+    "RefreshPolicy",
     "ResponseError",
     "RetryPolicy",
     "SelectionType",

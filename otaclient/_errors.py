@@ -12,9 +12,11 @@
     │   │                         kept changing, or was too large to check for changes)
     │   └── ListTooDeepError      ... part of the list lies deeper than paging can reach
 
+    ├── RateLimiterError          a shared limiter (Redis) is unusable
+    └── CredentialsError          no credentials could be found, or refreshing them failed
+
 A page that fails during a harvest raises that page's own error (``APIError``,
 ``TransportError``, ...) with ``.page`` set and a note naming the page.
-    └── RateLimiterError          a shared limiter (Redis) is unusable
 
 Messages name the action, the code and the request id where known. They never carry the
 access key secret, the security token or the request signature.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 __all__ = [
     "APIError",
+    "CredentialsError",
     "HarvestError",
     "ListTooDeepError",
     "OTAError",
@@ -160,3 +163,29 @@ class ListTooDeepError(HarvestError):
 
 class RateLimiterError(OTAError):
     """A shared rate limiter cannot be used (for example, Redis is unreachable)."""
+
+
+class CredentialsError(OTAError):
+    """No credentials could be found, or the source of temporary ones failed.
+
+    ``provider`` names the source involved (``None`` for the default chain as a whole);
+    ``tried`` lists, in order, every step of the default chain that was looked at and why it
+    did not apply. ``code`` and ``request_id`` are the STS or metadata service's own, when it
+    answered with an error. The message never carries a secret, a security token or an OIDC
+    token.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        tried: tuple[str, ...] = (),
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.tried = tried
+        self.code = code
+        self.request_id = request_id

@@ -23,6 +23,15 @@ Over real HTTP (tests; works under asyncio and trio)::
     async with running_server(Simulator(), port=0) as base_url:
         ...  # e.g. "http://127.0.0.1:54321", credentials DEMO_ACCESS_KEY_ID / _SECRET
 
+Standing in for the cloud side of credentials (STS, ECS metadata, a credentials URI)::
+
+    from otaclient.simulator import CloudConfig, CloudStandIn
+
+    sim = Simulator()
+    cloud = CloudStandIn(CloudConfig(lifetime=900), simulator=sim)  # sim accepts its keys
+    async with running_server(cloud) as cloud_url:
+        ...  # sts_endpoint=cloud_url, metadata_url=cloud_url, f"{cloud_url}/credentials"
+
 From a command line (blocking)::
 
     from otaclient.simulator import run
@@ -32,6 +41,14 @@ From a command line (blocking)::
 from __future__ import annotations
 
 from .app import Outcome, Simulator
+from .cloud import (
+    DEMO_ECS_ROLE,
+    DEMO_OIDC_PROVIDER_ARN,
+    DEMO_OIDC_TOKEN,
+    DEMO_ROLE_ARN,
+    CloudConfig,
+    CloudStandIn,
+)
 from .config import (
     DEMO_ACCESS_KEY_ID,
     DEMO_ACCESS_KEY_SECRET,
@@ -43,6 +60,7 @@ from .config import (
 )
 from .errors import SimulatedDrop
 from .fleet import Fleet, TaskFields
+from .gateway import IssuedKey, IssuedKeys
 from .generate import build_fleet
 from .quota import ACTION_QPS
 from .server import run, running_server, serve
@@ -54,12 +72,20 @@ __all__ = [
     "ACTION_QPS",
     "DEMO_ACCESS_KEY_ID",
     "DEMO_ACCESS_KEY_SECRET",
+    "DEMO_ECS_ROLE",
+    "DEMO_OIDC_PROVIDER_ARN",
+    "DEMO_OIDC_TOKEN",
+    "DEMO_ROLE_ARN",
     "TASK_STATUSES",
+    "CloudConfig",
+    "CloudStandIn",
     "Dialect",
     "FaultPhase",
     "FaultSpec",
     "Fleet",
     "FleetSpec",
+    "IssuedKey",
+    "IssuedKeys",
     "Outcome",
     "SimulatedDrop",
     "Simulator",

@@ -25,7 +25,7 @@ from .config import SimulatorConfig
 from .errors import BusinessError, GatewayError, SimulatedDrop
 from .faults import Fault, FaultInjector
 from .fleet import Fleet
-from .gateway import Gateway
+from .gateway import Gateway, IssuedKeys
 from .generate import build_fleet
 from .params import Params
 from .quota import QuotaGate
@@ -108,6 +108,12 @@ class Simulator:
         self._latency_rng = random.Random(f"{cfg.seed}:latency")
 
     # ------------------------------------------------------------------ public helpers
+
+    @property
+    def issued_keys(self) -> IssuedKeys:
+        """Temporary keys issued by cloud stand-ins (``CloudStandIn(simulator=...)``): the
+        gateway accepts each with its token until it expires."""
+        return self._gateway.issued
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """An httpx transport that calls this app in-process (dropped connections included)."""

@@ -4,7 +4,11 @@
    does not require ``Version``/``SignatureVersion`` because its documented examples omit
    them (and ``Format``, which is optional everywhere);
 2. ``AccessKeyId`` known (``InvalidAccessKeyId.NotFound``, 404), then ``SecurityToken``
-   consistent with the key;
+   consistent with the key: a configured STS key must send one of its tokens, a static key
+   none; a temporary key issued by the cloud stand-ins (:class:`IssuedKeys`) must send its
+   own token (``InvalidSecurityToken.MismatchWithAccessKey`` for another key's,
+   ``.Malformed`` for one never issued) before its expiry (``InvalidSecurityToken.Expired``),
+   all HTTP 400;
 3. ``Version`` = ``2018-01-20`` if present (``InvalidVersion``, 400);
 4. ``SignatureMethod`` = ``HMAC-SHA1``, ``SignatureVersion`` = ``1.0`` if present;
 5. ``Timestamp`` well formed and within +/- 15 minutes (``InvalidTimeStamp.*``, 400);
@@ -18,6 +22,10 @@ The action name is resolved by the app afterwards (``InvalidAction.NotFound``, 4
 from __future__ import annotations
 
 import hmac
+import random
+import string
+import threading
+import time
 from collections import deque
 
 import attrs
@@ -27,7 +35,7 @@ from ._time import parse_request_timestamp
 from .config import SimulatorConfig
 from .errors import GatewayError
 
-__all__ = ["API_VERSION", "Gateway", "NonceStore", "Verified"]
+__all__ = ["API_VERSION", "Gateway", "IssuedKey", "IssuedKeys", "NonceStore", "Verified"]
 
 API_VERSION = "2018-01-20"
 
@@ -64,11 +72,92 @@ class NonceStore:
         return len(self._seen)
 
 
+@attrs.frozen
+class IssuedKey:
+    """One set of temporary credentials handed out by a cloud stand-in."""
+
+    access_key_id: str
+    access_key_secret: str = attrs.field(repr=False)
+    security_token: str = attrs.field(repr=False)
+    expiration: float
+    """Epoch seconds, on the issuing stand-in's wall clock."""
+    issued_to: str
+    """The role (ARN or ECS role name) they belong to."""
+
+    @property
+    def expiration_text(self) -> str:
+        """``YYYY-MM-DDThh:mm:ssZ``, the form STS and the metadata service use."""
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.expiration))
+
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+class IssuedKeys:
+    """Temporary keys the cloud stand-ins issued; the gateway accepts each until it expires.
+
+    Thread-safe: the STS stand-in issues keys while the gateway, under the simulator's own
+    lock, checks them. Expired keys are remembered so that they are refused as expired.
+    """
+
+    def __init__(self, seed: int | str = 0) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(f"{seed}:issued-keys")
+        self._by_id: dict[str, IssuedKey] = {}
+        self._by_token: dict[str, IssuedKey] = {}
+
+    def issue(self, *, lifetime: float, now: float, issued_to: str) -> IssuedKey:
+        """New temporary keys for ``issued_to``, valid for ``lifetime`` seconds from ``now``."""
+        with self._lock:
+            draw = self._rng.choices
+            key = IssuedKey(
+                access_key_id="STS.NT" + "".join(draw(_ALPHANUMERIC, k=22)),
+                access_key_secret="".join(draw(_ALPHANUMERIC, k=44)),
+                security_token="CAIS" + "".join(draw(_ALPHANUMERIC + "+/", k=300)),
+                expiration=now + lifetime,
+                issued_to=issued_to,
+            )
+            self._by_id[key.access_key_id] = key
+            self._by_token[key.security_token] = key
+            return key
+
+    def get(self, access_key_id: str) -> IssuedKey | None:
+        """The issued key with this id, if any (expired ones included)."""
+        with self._lock:
+            return self._by_id.get(access_key_id)
+
+    def check(self, key: IssuedKey, token: str | None, wall: float) -> None:
+        """Refuse a request signed with ``key`` unless it carries ``key``'s unexpired token."""
+        if not token:
+            raise GatewayError.missing("SecurityToken")
+        if token != key.security_token:
+            with self._lock:
+                owner = self._by_token.get(token)
+            if owner is None:
+                raise GatewayError(
+                    400, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed."
+                )
+            raise GatewayError(
+                400,
+                "InvalidSecurityToken.MismatchWithAccessKey",
+                "Specified SecurityToken mismatch with the AccessKey.",
+            )
+        if wall >= key.expiration:
+            raise GatewayError(
+                400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired."
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_id)
+
+
 class Gateway:
-    """Verifies requests against a :class:`SimulatorConfig`."""
+    """Verifies requests against a :class:`SimulatorConfig` (and the keys in ``issued``)."""
 
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
+        self.issued = IssuedKeys(config.seed)
         # A nonce must stay remembered as long as its Timestamp is acceptable: both sides
         # of the window.
         self.nonces = NonceStore(2 * config.timestamp_window)
@@ -89,11 +178,16 @@ class Gateway:
         config = self.config
         key_id = params["AccessKeyId"]
         secret = config.access_keys.get(key_id)
-        if secret is None:
-            raise GatewayError(
-                404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
-            )
-        self._check_token(key_id, params.get("SecurityToken"))
+        if secret is not None:
+            self._check_token(key_id, params.get("SecurityToken"))
+        else:
+            issued = self.issued.get(key_id)
+            if issued is None:
+                raise GatewayError(
+                    404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
+                )
+            self.issued.check(issued, params.get("SecurityToken"), wall)
+            secret = issued.access_key_secret
         version = params.get("Version")
         if version is not None and version != API_VERSION:
             raise GatewayError(400, "InvalidVersion", "Specified parameter Version is not valid.")

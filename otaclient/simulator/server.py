@@ -26,12 +26,15 @@ import anyio.to_thread
 import uvicorn
 
 from .app import Simulator
+from .cloud import CloudStandIn
 from .config import SimulatorConfig
 from .errors import SimulatedDrop
 
 __all__ = ["run", "running_server", "serve"]
 
 OnStart = Callable[[str], object]
+App = Simulator | CloudStandIn
+"""What these helpers serve: the simulator, or the cloud stand-ins (STS, metadata, URI)."""
 
 
 class _HideSimulatedDrops(logging.Filter):
@@ -78,7 +81,7 @@ class _Server(uvicorn.Server):
             self._on_start()
 
 
-def _make_server(app: Simulator, log_level: str, on_start: Callable[[], object] | None) -> _Server:
+def _make_server(app: App, log_level: str, on_start: Callable[[], object] | None) -> _Server:
     logging.getLogger("uvicorn.error").addFilter(_FILTER)
     config = uvicorn.Config(
         app,
@@ -91,14 +94,14 @@ def _make_server(app: Simulator, log_level: str, on_start: Callable[[], object] 
     return _Server(config, on_start)
 
 
-def _as_app(target: Simulator | SimulatorConfig | None) -> Simulator:
-    if isinstance(target, Simulator):
+def _as_app(target: App | SimulatorConfig | None) -> App:
+    if isinstance(target, Simulator | CloudStandIn):
         return target
     return Simulator(target)
 
 
 async def serve(
-    app: Simulator,
+    app: App,
     host: str = "127.0.0.1",
     port: int = 8686,
     *,
@@ -121,7 +124,7 @@ async def serve(
 def run(
     host: str = "127.0.0.1",
     port: int = 8686,
-    config: SimulatorConfig | Simulator | None = None,
+    config: SimulatorConfig | App | None = None,
     *,
     on_start: OnStart | None = None,
     log_level: str = "warning",
@@ -145,7 +148,7 @@ def run(
 
 
 class _ThreadedServer:
-    def __init__(self, app: Simulator, host: str, port: int, log_level: str) -> None:
+    def __init__(self, app: App, host: str, port: int, log_level: str) -> None:
         self.sock = _bind(host, port)
         self.base_url = _base_url(self.sock)
         self.server = _make_server(app, log_level, None)
@@ -177,7 +180,7 @@ class _ThreadedServer:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    app: Simulator | SimulatorConfig | None = None,
+    app: App | SimulatorConfig | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     *,
