@@ -8,6 +8,7 @@ with a failure is decided in one place (``_failure``, with the tables in ``_retr
 from __future__ import annotations
 
 import logging
+import reprlib
 import time
 import uuid
 from collections.abc import Mapping
@@ -215,9 +216,18 @@ class Sender:
         request_id = _text(get_key(body, "RequestId"))
         success = get_key(body, "Success")
         code = _text(get_key(body, "Code"))
-        failed = status >= 400 or success is False or str(success).lower() == "false"
-        if not failed and success is None and code:
-            failed = True  # no Success flag but an error code: an error body after all
+        # Only an explicit true is a success: 0, "no" or "False " are not.
+        failed = status >= 400 or not (success is True or _is_true_text(success))
+        if failed and status < 400 and not code:
+            # Both dialects always send the flag; a body that says neither yes nor no, and
+            # names no error, cannot be trusted either way (for a write: outcome unknown).
+            flag = "no Success flag" if success is None else f"Success={_preview(success)}"
+            raise ResponseError(
+                f"HTTP {status}: the answer has {flag} and no error Code, so it is not a success",
+                action=op.action,
+                request_id=request_id,
+                http_status=status,
+            )
         if failed:
             message = _text(get_key(body, "Message")) or _text(get_key(body, "ErrorMessage"))
             if message:
@@ -252,6 +262,15 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
     return str(value)
+
+
+def _is_true_text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+def _preview(value: Any) -> str:
+    text = reprlib.repr(value)  # depth-limited: a hostile body may nest 1,000 levels
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
