@@ -303,7 +303,10 @@ class Sender:
             size += len(chunk)
             if size > cap:
                 raise _TooLarge(f"response body exceeds the {cap}-byte cap")
-            chunks.append(chunk if inflater is None else inflater.feed(chunk))
+            if inflater is None:
+                chunks.append(chunk)
+            else:
+                inflater.feed(chunk, chunks)
         if inflater is not None:
             inflater.finish()
         return b"".join(chunks)
@@ -370,13 +373,14 @@ class _Unsupported(_BodyProblem):
 _GZIP = 16 + zlib.MAX_WBITS
 _ZLIB = zlib.MAX_WBITS
 _RAW_DEFLATE = -zlib.MAX_WBITS
+_STEP = 64 * 1024
 
 
 class _Inflater:
     """Decompresses a gzip or deflate body as it arrives, never holding more than the cap.
 
-    Each piece of input is inflated to at most the room left under the cap plus one byte,
-    so a bomb is refused after about ``cap`` bytes of output, whatever its ratio.
+    Input is inflated to at most the room left under the cap plus one byte, so a bomb is
+    refused after about ``cap`` bytes of output, whatever its ratio.
     """
 
     __slots__ = ("_cap", "_coding", "_fed", "_room", "_undecided", "_z")
@@ -403,35 +407,34 @@ class _Inflater:
         # We ask for gzip or deflate only; anything else is a proxy or server gone wrong.
         raise _Unsupported(f"the answer is encoded as {header[:40]!r}, not gzip or deflate")
 
-    def feed(self, data: bytes) -> bytes:
-        """Inflate one piece of the raw body."""
+    def feed(self, data: bytes, out: list[bytes]) -> None:
+        """Inflate one piece of the raw body onto ``out``."""
         if not data:
-            return b""
+            return
         self._fed = True
         if self._undecided is not None:
             data = self._undecided + data
             if len(data) < 2:
                 self._undecided = data
-                return b""
+                return
             self._undecided = None
             if not _is_zlib_header(data):
                 self._z = zlib.decompressobj(_RAW_DEFLATE)
-        pieces: list[bytes] = []
         while data:
             if self._z.eof:
                 if self._coding != "gzip":
                     raise _BodyProblem("the deflate body has data after its end")
                 self._z = zlib.decompressobj(_GZIP)  # a gzip body may hold several members
             try:
-                piece = self._z.decompress(data, self._room + 1)
+                # In steps: zlib builds each output twice over (blocks, then one bytes).
+                piece = self._z.decompress(data, min(self._room + 1, _STEP))
             except zlib.error as exc:
                 raise _BodyProblem(f"corrupt {self._coding} body ({exc})") from None
             self._room -= len(piece)
             if self._room < 0:
                 raise _TooLarge(f"response body exceeds the {self._cap}-byte cap once decompressed")
-            pieces.append(piece)
+            out.append(piece)
             data = self._z.unused_data if self._z.eof else self._z.unconsumed_tail
-        return b"".join(pieces)
 
     def finish(self) -> None:
         """Check that the compressed body ended where its own format says it ends."""
