@@ -2,7 +2,15 @@
 
 Every call of every action goes through ``Sender.request``. Each attempt takes a token from
 the limiter, gets a fresh ``SignatureNonce`` and ``Timestamp``, and is signed anew. What to do
-with a failure is decided in one place (``_failure``, with the tables in ``_retry``).
+with a failure is decided in one place (``_attempt`` names its kind, ``_retrying`` acts on
+it, with the tables in ``_retry``).
+
+Time is bounded twice: each attempt as a whole, from connecting to the last byte, by the
+client's ``timeout``; the whole call (limiter waits, attempts, backoff) by
+``RetryPolicy.deadline``. Bodies are read from the raw stream and inflated here, counted
+against ``max_body_bytes`` as they come, so neither a slow server nor a gzip bomb can hold
+a call or its memory; nothing here depends on which transport httpx runs on, as long as
+it hands over the body as it came off the wire.
 """
 
 from __future__ import annotations
@@ -206,11 +214,12 @@ class Sender:
         if progress is not None:
             progress.phase = _WAITING
         await self._limiter.acquire(op.action)
-        try:
-            request = self._build(op, wire)
-        except (httpx.InvalidURL, UnicodeEncodeError) as exc:
-            return _Failure("fatal", _request_refused(op, exc))
         async with self._inflight:
+            try:
+                # Signed once a slot is free, so the Timestamp is the moment it leaves.
+                request = self._build(op, wire)
+            except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+                return _Failure("fatal", _request_refused(op, exc))
             if progress is not None:
                 progress.phase = _SENDING
             self.attempts += 1
@@ -227,7 +236,14 @@ class Sender:
                     ),
                 )
             except _BodyProblem as exc:
-                return _Failure(exc.kind, ResponseError(str(exc), action=op.action))
+                return _Failure(
+                    exc.kind,
+                    ResponseError(
+                        f"HTTP {exc.http_status}: {exc}",
+                        action=op.action,
+                        http_status=exc.http_status,
+                    ),
+                )
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 return _Failure(kind_of_transport_error(exc), _httpx_failure(op, exc))
         try:
@@ -273,6 +289,9 @@ class Sender:
         response = await self._http.send(request, stream=True)
         try:
             content = await self._read(response)
+        except _BodyProblem as exc:
+            exc.http_status = response.status_code
+            raise
         finally:
             await response.aclose()
             # httpx 0.28 leaves the response and its stream pointing at each other
@@ -360,6 +379,7 @@ class _BodyProblem(Exception):
     """The body could not be read whole: ``kind`` says how to retry (see ``_retry``)."""
 
     kind = "transient"
+    http_status: int | None = None
 
 
 class _TooLarge(_BodyProblem):
