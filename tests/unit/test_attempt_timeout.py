@@ -111,6 +111,13 @@ async def test_an_httpx_timeout_is_still_accepted_and_bounds_the_whole_attempt()
     assert anyio.current_time() - started == pytest.approx(7.0)
 
 
+def test_connecting_gets_half_the_attempt_so_a_connect_timeout_stays_not_sent() -> None:
+    # httpx's ConnectTimeout must fire before the whole-attempt bound: it is the one
+    # timeout that proves nothing was sent, and lets even a write be retried.
+    client = make_client(Recorder(), timeout=4.0)
+    assert client._http.timeout == httpx.Timeout(4.0, connect=2.0)
+
+
 @pytest.mark.parametrize("timeout", [0, -1.0, math.inf, math.nan, "10", True, None])
 def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_refused(timeout: Any) -> None:
     with pytest.raises(ValidationError, match="timeout"):
