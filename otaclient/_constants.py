@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-
 API_VERSION = "2018-01-20"
 DEFAULT_QPS = 10.0
 """The service's documented quota: 10 requests per second per account."""
@@ -11,7 +9,8 @@ DEFAULT_BURST = 1
 """Even spacing: a strict server-side "10 in any 1-second window" never sees an 11th."""
 DEFAULT_MAX_CONCURRENCY = 32
 """Requests in flight at once, per client; bounds sockets, independent of the rate."""
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_TIMEOUT = 10.0
+"""Seconds per attempt, from connecting to the last byte of the answer."""
 KEEPALIVE_EXPIRY = 4.0
 """Idle pooled connections are dropped before common server idle timeouts (5 s and up):
 reusing one the server just closed fails a request, and a failed write is ambiguous."""

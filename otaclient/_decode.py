@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 import types
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -33,7 +34,15 @@ import cattrs
 import defusedxml
 from defusedxml.ElementTree import fromstring as _xml_fromstring
 
-__all__ = ["DecodeProblem", "converter", "get_key", "load_body", "normalise_key", "structure"]
+__all__ = [
+    "DecodeProblem",
+    "RefusedBody",
+    "converter",
+    "get_key",
+    "load_body",
+    "normalise_key",
+    "structure",
+]
 
 T = TypeVar("T")
 
@@ -41,14 +50,22 @@ try:  # pragma: no cover - which branch runs depends on the installed extras
     import orjson
 
     _json_loads: Callable[[bytes], Any] = orjson.loads
-    _JSON_ERRORS: tuple[type[BaseException], ...] = (orjson.JSONDecodeError, RecursionError)
+    _JSON_ERRORS: tuple[type[BaseException], ...] = (orjson.JSONDecodeError,)
 except ImportError:  # pragma: no cover
     _json_loads = json.loads
-    _JSON_ERRORS = (ValueError, RecursionError)
+    _JSON_ERRORS = (ValueError,)
 
 
 class DecodeProblem(Exception):
     """A body, or a part of it, does not fit what the API documents."""
+
+
+class RefusedBody(DecodeProblem):
+    """A body refused as hostile (a DTD, entities, absurd nesting): asking again will not help."""
+
+
+MAX_DEPTH = 64
+"""Deepest nesting accepted in an XML body; the API's own bodies nest six or seven levels."""
 
 
 # --------------------------------------------------------------------------- parsing
@@ -68,7 +85,11 @@ def load_body(content: bytes) -> dict[str, Any]:
     if head[:1] in (b"{", b"["):
         try:
             data = _json_loads(content)
+        except RecursionError:
+            raise RefusedBody("JSON body refused: it nests too deeply") from None
         except _JSON_ERRORS as exc:
+            if "depth limit" in str(exc) or "recursion" in str(exc):  # orjson: 1,024 levels
+                raise RefusedBody("JSON body refused: it nests too deeply") from None
             raise DecodeProblem(f"body is not valid JSON ({_short(exc)})") from None
         if not isinstance(data, dict):
             raise DecodeProblem(f"JSON body is a {type(data).__name__}, not an object")
@@ -85,22 +106,26 @@ def _load_xml(content: bytes) -> dict[str, Any]:
     try:
         root = _xml_fromstring(content, forbid_dtd=True, forbid_entities=True)
     except defusedxml.DefusedXmlException as exc:
-        raise DecodeProblem(f"XML body refused: {type(exc).__name__}") from None
-    except (ParseError, RecursionError, ValueError) as exc:
+        raise RefusedBody(f"XML body refused: {type(exc).__name__}") from None
+    except RecursionError:
+        raise RefusedBody("XML body refused: it nests too deeply") from None
+    except (ParseError, ValueError) as exc:
         raise DecodeProblem(f"body is not valid XML ({_short(exc)})") from None
-    value = _xml_value(root)
+    value = _xml_value(root, MAX_DEPTH)
     return value if isinstance(value, dict) else {}
 
 
-def _xml_value(element: Element) -> Any:
+def _xml_value(element: Element, depth: int) -> Any:
     children = list(element)
     if not children:
         text = element.text
         return text.strip() if text is not None and text.strip() else None
+    if depth <= 1:
+        raise RefusedBody(f"XML body refused: it nests deeper than {MAX_DEPTH} levels")
     out: dict[str, Any] = {}
     for child in children:
         tag = child.tag.rpartition("}")[2]
-        value = _xml_value(child)
+        value = _xml_value(child, depth - 1)
         if tag in out:
             existing = out[tag]
             if isinstance(existing, _XmlRepeat):
@@ -224,7 +249,7 @@ def _to_datetime(value: Any, _: Any = None) -> datetime:
 
 
 def _preview(value: Any) -> str:
-    text = repr(value)
+    text = reprlib.repr(value)  # depth-limited: repr() of a 1,000-deep list overflows the stack
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -26,6 +26,7 @@ import anyio
 
 from ._constants import DEFAULT_BURST, DEFAULT_QPS
 from ._errors import ValidationError
+from ._retry import clamp_retry_hint
 
 _SPACING_MARGIN = 0.005
 
@@ -144,7 +145,7 @@ class TokenBucket:
         if now - self._last_cut >= 1.0:
             self._fraction = max(self._fraction / 2, self._min_fraction)
             self._last_cut = now
-        pause = retry_after if retry_after is not None else 1.0 / self.current_rate
+        pause = clamp_retry_hint(retry_after) or 1.0 / self.current_rate
         self._tat = max(self._tat or now, now + pause)
 
     def _interval(self, now: float) -> float:

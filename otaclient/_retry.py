@@ -7,15 +7,31 @@ Failures fall into four kinds (``Failure.kind``):
 * ``throttled`` - the service refused it for flow control, so it did nothing: any action may be
                   retried, and the limiter is told to slow down.
 * ``transient`` - the service may or may not have acted (timeouts, dropped connections, 5xx,
-                  ``ServiceUnavailable``/system codes, a truncated body): reads are retried,
-                  writes are not (their outcome is unknown).
-* ``fatal``     - retrying cannot help (signature, access key, invalid parameter, not found).
+                  ``ServiceUnavailable``/system codes, a truncated or corrupt body): reads are
+                  retried, writes are not (their outcome is unknown).
+* ``unreadable``- an answer arrived that will not get better (hostile or absurdly deep XML,
+                  over the size cap, an encoding we did not ask for): reads fail at once,
+                  writes have an unknown outcome (the service did answer).
+* ``fatal``     - retrying cannot help and nothing happened (signature, access key, invalid
+                  parameter, not found, a request that could not even be built).
+
+HTTP 429 is throttling, whatever its body says: the service, or a gateway in front of it,
+refused the request, so it did nothing.
+
+Server retry hints (``x-acs-retry-after`` in milliseconds, ``Retry-After`` in seconds or as
+an HTTP date) are parsed, validated and capped once, by ``RetryPolicy.retry_hint``; that one
+value is the floor of the retry wait and what the limiter is told.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 import attrs
 import httpx
@@ -28,7 +44,13 @@ from ._constants import (
 )
 from ._errors import ValidationError
 
-__all__ = ["RetryPolicy", "is_throttling_code", "is_transient_code", "kind_of_transport_error"]
+__all__ = [
+    "RetryPolicy",
+    "clamp_retry_hint",
+    "is_throttling_code",
+    "is_transient_code",
+    "kind_of_transport_error",
+]
 
 _THROTTLING_PREFIXES = ("throttling", "requestthrottled", "flowcontrol", "toomanyrequests")
 _TRANSIENT_CODES = frozenset(
@@ -68,22 +90,47 @@ def is_transient_code(code: str | None, http_status: int) -> bool:
     return folded in _TRANSIENT_CODES or folded.startswith(_TRANSIENT_PREFIXES)
 
 
-def kind_of_transport_error(exc: httpx.TransportError) -> str:
-    """``not_sent`` when the request cannot have reached the service, else ``transient``."""
+def kind_of_transport_error(exc: Exception) -> str:
+    """How an exception out of httpx's send or read is retried (see the module docstring).
+
+    ``not_sent`` when the request cannot have reached the service, ``fatal`` when it could
+    not even be built or written (it will not get better, and nothing was sent), else
+    ``transient``: once bytes may have left, the service may have acted.
+    """
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return "not_sent"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return "fatal"
     return "transient"
+
+
+_DECIMAL = re.compile(r"\s*\d{1,12}(?:\.\d{1,9})?\s*")
+
+
+def clamp_retry_hint(seconds: float | None, cap: float = DEFAULT_RETRY_AFTER_CAP) -> float | None:
+    """A retry hint as a usable pause: ``None`` unless a positive finite number, at most ``cap``.
+
+    >>> clamp_retry_hint(2.5), clamp_retry_hint(999999.0), clamp_retry_hint(float("nan"))
+    (2.5, 30.0, None)
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    if not seconds > 0:  # also refuses NaN
+        return None
+    return min(float(seconds), cap)
 
 
 @attrs.frozen
 class RetryPolicy:
     """How often and how patiently a call is retried.
 
-    ``max_attempts`` counts the first try. ``deadline`` (seconds) bounds the whole call,
-    retries and waits included; it is checked before each wait, so a call may overrun it
-    by at most one request's timeout. Waits are exponential with full jitter,
+    ``max_attempts`` counts the first try. ``deadline`` (seconds) bounds the whole call:
+    waiting in the rate limiter, every attempt, and the waits between them. An attempt in
+    flight when it passes is cut off (for a write: ``OutcomeUnknownError``), and a retry
+    whose wait would end past it is not made. Waits are exponential with full jitter,
     ``uniform(0, min(backoff_cap, backoff_base * 2**n))``, and never shorter than a
-    server-given retry hint (capped at ``retry_after_cap``).
+    server-given retry hint (capped at ``retry_after_cap``). Each attempt on its own is
+    bounded by the client's ``timeout``.
 
     >>> RetryPolicy(max_attempts=3, deadline=60.0).max_attempts
     3
@@ -97,15 +144,65 @@ class RetryPolicy:
     random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+        if (
+            isinstance(self.max_attempts, bool)
+            or not isinstance(self.max_attempts, int)
+            or self.max_attempts < 1
+        ):
             raise ValidationError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
-        if self.deadline is not None and not self.deadline > 0:
+        if self.deadline is not None and not _is_seconds(self.deadline, zero=False):
             raise ValidationError(f"deadline must be positive seconds, got {self.deadline!r}")
+        for name in ("backoff_base", "backoff_cap", "retry_after_cap"):
+            value = getattr(self, name)
+            if not _is_seconds(value, zero=True):
+                raise ValidationError(f"{name} must be finite seconds >= 0, got {value!r}")
+
+    def retry_hint(
+        self, headers: Mapping[str, str], now: Callable[[], float] = time.time
+    ) -> float | None:
+        """The server's retry hint in seconds, validated and capped at ``retry_after_cap``.
+
+        ``x-acs-retry-after`` (the gateway's, in milliseconds) wins over ``Retry-After``
+        (seconds, or an HTTP date). Missing, garbled, negative, zero or non-finite hints
+        are no hint (``None``).
+
+        >>> RetryPolicy().retry_hint({"x-acs-retry-after": "1500", "retry-after": "9"})
+        1.5
+        >>> RetryPolicy().retry_hint({"retry-after": "999999"}), RetryPolicy().retry_hint({})
+        (30.0, None)
+        """
+        seconds: float | None = None
+        raw = headers.get("x-acs-retry-after")
+        if raw is not None and _DECIMAL.fullmatch(raw):
+            seconds = float(raw) / 1000
+        if seconds is None:
+            raw = headers.get("retry-after")
+            if raw is None:
+                return None
+            seconds = float(raw) if _DECIMAL.fullmatch(raw) else _seconds_until(raw, now)
+        return clamp_retry_hint(seconds, self.retry_after_cap)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` starts at 1)."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        # min() first: 2**attempt of a large attempt count would overflow a float.
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** min(attempt - 1, 64))
         wait: float = self.random() * ceiling
         if retry_after is not None and retry_after > 0:
             wait = max(wait, min(retry_after, self.retry_after_cap))
         return wait
+
+
+def _is_seconds(value: object, *, zero: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    return value >= 0 if zero else value > 0
+
+
+def _seconds_until(http_date: str, now: Callable[[], float]) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp() - now()
