@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import functools
 import logging
 import ssl
@@ -26,9 +28,10 @@ from ._constants import (
 )
 from ._credentials import Credentials
 from ._decode import DecodeProblem
-from ._errors import OTAError, ResponseError, ValidationError
+from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
 from ._harvest import harvest, partitioned_harvest
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
+from ._logging import begin_call
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
 from ._retry import RetryPolicy
@@ -37,6 +40,23 @@ from ._sender import Answer, Sender
 __all__ = ["OTAClient"]
 
 log = logging.getLogger("otaclient")
+
+_CLOSE_GRACE = 5.0
+"""Seconds closing the connection pool may take, even when the caller is being cancelled."""
+
+
+class _State(enum.Enum):
+    """Where a client is in its life (the way httpx's ``ClientState`` works)."""
+
+    NEW = "new"  # calls work, one page at a time for iter_*; not entered yet
+    OPEN = "open"  # entered with `async with`: harvests fetch pages concurrently
+    CLOSED = "closed"  # every call refused; cannot be entered again
+
+
+_ENTRY_REFUSED = {
+    _State.OPEN: "this OTAClient is already open: enter it with `async with` only once",
+    _State.CLOSED: "this OTAClient is closed; create a new one",
+}
 
 
 class OTAClient(Actions):
@@ -120,17 +140,28 @@ class OTAClient(Actions):
             max_concurrency=max_concurrency,
             max_body_bytes=max_body_bytes,
         )
+        self._state = _State.NEW
+        self._exit_stack: contextlib.AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
-        self._closed = False
+        self._pending: set[anyio.CancelScope] = set()  # calls under way, ended by a close
 
     # ------------------------------------------------------------------ lifetime
 
     async def __aenter__(self) -> OTAClient:
-        if self._closed:
-            raise OTAError("this OTAClient is closed; create a new one")
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
+        if self._state is not _State.NEW:
+            raise OTAError(_ENTRY_REFUSED[self._state])
+        self._state = _State.OPEN  # before any await: a concurrent second entry is refused
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                stack.push_async_callback(self._close_pool)
+                task_group = anyio.create_task_group()
+                await task_group.__aenter__()
+                stack.push_async_callback(_stop_task_group, task_group)
+                self._task_group = task_group
+                self._exit_stack = stack.pop_all()
+        except BaseException:
+            self._state = _State.CLOSED
+            raise
         return self
 
     async def __aexit__(
@@ -139,22 +170,64 @@ class OTAClient(Actions):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        task_group, self._task_group = self._task_group, None
-        try:
-            if task_group is not None:
-                task_group.cancel_scope.cancel()  # stop harvests nobody finished reading
-                await task_group.__aexit__(None, None, None)
-        finally:
-            await self.aclose()
+        self._shut()
+        stack, self._exit_stack = self._exit_stack, None
+        self._task_group = None
+        if stack is not None:
+            # The task group is exited here, in the task that entered it (trio insists).
+            await stack.aclose()
+        else:
+            await self._close_pool()
 
     async def aclose(self) -> None:
-        """Close the connection pool. Idempotent."""
-        self._closed = True
-        await self._http.aclose()
+        """Close the client. Idempotent; the client cannot be used or entered again.
+
+        Calls still under way (waiting for the rate limiter, or in flight) end at once
+        with ``OTAError`` ("the client was closed"); a write that may already have been
+        sent ends with ``OutcomeUnknownError`` instead. Harvests stop.
+        """
+        if self._state is _State.CLOSED:
+            return
+        self._shut()
+        await self._close_pool()
+
+    def _shut(self) -> None:
+        self._state = _State.CLOSED
+        for scope in list(self._pending):
+            scope.cancel()
+        if self._task_group is not None:
+            self._task_group.cancel_scope.cancel()  # stop harvests nobody finished reading
+
+    async def _close_pool(self) -> None:
+        # Shielded, so that a caller being cancelled still releases its sockets; bounded,
+        # so that closing never hangs.
+        with anyio.move_on_after(_CLOSE_GRACE, shield=True):
+            await self._http.aclose()
 
     def _check_open(self) -> None:
-        if self._closed:
-            raise OTAError("this OTAClient is closed; create a new one")
+        if self._state is _State.CLOSED:
+            raise OTAError(_ENTRY_REFUSED[_State.CLOSED])
+
+    async def _request(self, op: Operation, wire: Mapping[str, str]) -> Answer:
+        # Every call goes through here, so that closing the client can end it promptly.
+        self._check_open()
+        signed = begin_call()
+        scope = anyio.CancelScope()
+        self._pending.add(scope)
+        try:
+            with scope:
+                return await self._sender.request(op, wire)
+        finally:
+            self._pending.discard(scope)
+        # Reached only when a close cancelled the call (any other cancellation propagates).
+        if signed and not op.is_read:
+            raise OutcomeUnknownError(
+                "the client was closed while the request was in flight",
+                action=op.action,
+                how_to_check=op.how_to_check,
+            )
+        when = "while the call was in flight" if signed else "before the call was sent"
+        raise OTAError(f"{op.action}: the client was closed {when}", action=op.action)
 
     @property
     def limiter(self) -> RateLimiter:
@@ -197,15 +270,13 @@ class OTAClient(Actions):
         wire = _raw_wire(action, params or {})
         if self._iot_instance_id and "IotInstanceId" not in wire:
             wire["IotInstanceId"] = self._iot_instance_id
-        self._check_open()
-        answer = await self._sender.request(op, wire)
+        answer = await self._request(op, wire)
         return answer.body
 
     async def _invoke(self, action: str, arguments: Mapping[str, Any]) -> Any:
         op = OPERATIONS[action]
         wire = self._encode(op, arguments)
-        self._check_open()
-        answer = await self._sender.request(op, wire)
+        answer = await self._request(op, wire)
         return self._decode(op, answer, arguments)
 
     def _iterate(
@@ -292,6 +363,12 @@ class OTAClient(Actions):
                 http_status=answer.http_status,
             )
         return result
+
+
+async def _stop_task_group(task_group: TaskGroup) -> None:
+    task_group.cancel_scope.cancel()
+    # Exited with no exception: the block's own exception is not the task group's business.
+    await task_group.__aexit__(None, None, None)
 
 
 @functools.cache

@@ -8,11 +8,36 @@ logs each request's URL at INFO level. This filter, attached to the ``httpx`` an
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
+from collections import deque
 from typing import Any
 
-__all__ = ["RedactSecrets", "install"]
+__all__ = ["RedactSecrets", "begin_call", "install", "remember_signature"]
+
+_CALL: contextvars.ContextVar[deque[str]] = contextvars.ContextVar("otaclient_call")
+_SIGNATURES_KEPT = 32
+
+
+def begin_call() -> deque[str]:
+    """Start the record of one call in the running task and return it.
+
+    The record holds the signature of each attempt of the call, added just before the
+    attempt is sent: an empty record means nothing of this call went on the wire.
+    """
+    record: deque[str] = deque(maxlen=_SIGNATURES_KEPT)
+    _CALL.set(record)
+    return record
+
+
+def remember_signature(signature: str) -> None:
+    """Add an attempt's signature to the running task's call record."""
+    record = _CALL.get(None)
+    if record is None:
+        record = begin_call()
+    record.append(signature)
+
 
 _SECRET_PARAM = re.compile(r"((?:^|[?&])(?:Signature|SecurityToken)=)[^&\s\"']*")
 

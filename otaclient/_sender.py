@@ -29,6 +29,7 @@ from ._errors import (
     TransportError,
 )
 from ._limiter import RateLimiter
+from ._logging import remember_signature
 from ._operations import Operation
 from ._retry import RetryPolicy, is_throttling_code, is_transient_code, kind_of_transport_error
 from ._signing import canonical_query, percent_encode, sign
@@ -176,6 +177,7 @@ class Sender:
         params["Timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         query = canonical_query(params)
         signature = sign(op.method, query, self._credentials.access_key_secret)
+        remember_signature(signature)
         url = f"{self._base_url}?{query}&Signature={percent_encode(signature)}"
         request = self._http.build_request(op.method, url)
         response = await self._http.send(request, stream=True)
