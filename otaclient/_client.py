@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import enum
 import functools
+import ipaddress
 import logging
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
@@ -76,6 +78,13 @@ class OTAClient(Actions):
     ``max_concurrency`` bounds requests in flight, separately
     from the rate. Use it as ``async with OTAClient(...) as client`` (or call ``aclose()``):
     the ``iter_*`` methods fetch pages concurrently only inside that block.
+
+    ``endpoint`` is a base URL. Cleartext ``http://`` is accepted for loopback hosts
+    (127.0.0.0/8, ::1, ``localhost``) and with an injected ``transport=`` (the in-process
+    simulator); to any other host it is refused, since the security token travels in the
+    query string, unless ``allow_insecure_http=True``. A ``user:password@`` in the
+    endpoint is refused (without echoing it): requests are authenticated by their
+    signature, and a password in a URL would end up in reprs and logs.
     """
 
     def __init__(
@@ -97,6 +106,7 @@ class OTAClient(Actions):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         pages_ahead: int = DEFAULT_PAGES_AHEAD,
         transport: httpx.AsyncBaseTransport | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         credentials = Credentials.resolve(access_key_id, access_key_secret, security_token)
         fmt = str(response_format).lower()
@@ -114,7 +124,15 @@ class OTAClient(Actions):
         ):
             if not isinstance(value, int) or value < 1:
                 raise ValidationError(f"{name} must be a positive integer, got {value!r}")
-        self._base_url = _base_url(endpoint, region_id)
+        if not isinstance(allow_insecure_http, bool):
+            raise ValidationError(
+                f"allow_insecure_http must be True or False, got {allow_insecure_http!r:.80}"
+            )
+        # An injected transport (the in-process simulator, a test double) decides itself
+        # where bytes go; only the default network transport is held to https.
+        self._base_url = _base_url(
+            endpoint, region_id, cleartext_ok=allow_insecure_http or transport is not None
+        )
         self._iot_instance_id = iot_instance_id
         self._limiter = limiter
         self._pages_ahead = pages_ahead
@@ -378,17 +396,72 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _base_url(endpoint: str | None, region_id: str | None) -> str:
-    if endpoint:
-        url = httpx.URL(endpoint)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValidationError(f"endpoint must be an http(s) URL, got {endpoint!r}")
-        return str(endpoint).rstrip("/")
-    if region_id:
-        if not region_id.replace("-", "").isalnum():
-            raise ValidationError(f"region_id looks wrong: {region_id!r}")
+def _base_url(endpoint: object, region_id: object, *, cleartext_ok: bool) -> str:
+    if endpoint is not None and region_id is not None:
+        raise ValidationError("give endpoint= or region_id=, not both")
+    if endpoint is not None:
+        return _checked_endpoint(endpoint, cleartext_ok)
+    if region_id is not None:
+        if not (
+            isinstance(region_id, str) and len(region_id) <= 64 and _REGION.fullmatch(region_id)
+        ):
+            raise ValidationError(
+                f"region_id must be a region such as 'cn-shanghai', got {region_id!r:.80}"
+            )
         return REGION_ENDPOINT.format(region=region_id)
     raise ValidationError("give endpoint= (a base URL) or region_id= (e.g. 'cn-shanghai')")
+
+
+_REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+_HOST = re.compile(r"[A-Za-z0-9._:-]+")  # a name, an IPv4 or an IPv6 address (no brackets)
+_USERINFO = re.compile(r"^([^:/?#]*://)[^/?#]*@")
+
+
+def _checked_endpoint(endpoint: object, cleartext_ok: bool) -> str:
+    if not isinstance(endpoint, str):
+        raise ValidationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
+    # Never echo a password: every message shows the endpoint without its user:password@.
+    shown = _USERINFO.sub(r"\1***@", endpoint)[:200]
+    try:
+        url = httpx.URL(endpoint)
+    except (httpx.InvalidURL, ValueError):
+        raise ValidationError(f"endpoint is not a valid URL: {shown!r}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(f"endpoint must be an http(s) URL, got {shown!r}")
+    if not _HOST.fullmatch(url.raw_host.decode("ascii", "replace")):
+        raise ValidationError(f"endpoint has no valid host name: {shown!r}")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValidationError(f"endpoint has no valid port (1-65535): {shown!r}")
+    if url.userinfo:
+        raise ValidationError(
+            f"endpoint must not carry user:password@ ({shown!r}): the API authenticates "
+            "by the signature, and a password in a URL ends up in logs; remove it"
+        )
+    if url.query or url.fragment or "?" in endpoint or "#" in endpoint:
+        raise ValidationError(
+            f"endpoint must be a base URL without a query or fragment, got {shown!r}"
+        )
+    if url.scheme == "http" and not cleartext_ok and not _is_loopback(url.host):
+        raise ValidationError(
+            f"endpoint {shown!r} is cleartext http:// to a host that is not loopback: the "
+            "security token and every request would cross the network readable by anyone "
+            "on the way. Use https://, or pass allow_insecure_http=True (command line: "
+            "--allow-insecure-http) to accept that risk."
+        )
+    return endpoint.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a name: it may resolve anywhere
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def _raw_wire(action: str, params: Mapping[str, Any]) -> dict[str, str]:

@@ -66,6 +66,7 @@ async def open_session(
         region_id=None if endpoint else region_id,
         qps=qps,
         iot_instance_id=conn.iot_instance_id,
+        allow_insecure_http=conn.allow_insecure_http,
     )
     url = endpoint.rstrip("/") if endpoint else REGION_ENDPOINT.format(region=region_id)
     try:
