@@ -7,6 +7,7 @@ import enum
 import functools
 import ipaddress
 import logging
+import math
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -19,6 +20,7 @@ from anyio.abc import TaskGroup
 
 from ._actions import Actions
 from ._constants import (
+    API_VERSION,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_PAGES_AHEAD,
@@ -36,8 +38,10 @@ from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._logging import begin_call
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
+from ._params import LONG_MAX, LONG_MIN, check_size, check_text, shown
 from ._retry import RetryPolicy
 from ._sender import Answer, Sender
+from ._signing import canonical_query
 
 __all__ = ["OTAClient"]
 
@@ -109,6 +113,7 @@ class OTAClient(Actions):
         allow_insecure_http: bool = False,
     ) -> None:
         credentials = Credentials.resolve(access_key_id, access_key_secret, security_token)
+        _check_credentials(credentials)
         fmt = str(response_format).lower()
         if fmt not in ("json", "xml"):
             raise ValidationError(f"response_format must be 'json' or 'xml', got {fmt!r}")
@@ -133,7 +138,15 @@ class OTAClient(Actions):
         self._base_url = _base_url(
             endpoint, region_id, cleartext_ok=allow_insecure_http or transport is not None
         )
+        if iot_instance_id is not None and not (
+            isinstance(iot_instance_id, str) and iot_instance_id and not check_text(iot_instance_id)
+        ):
+            raise ValidationError(
+                f"iot_instance_id must be a non-empty string of valid Unicode, got "
+                f"{shown(iot_instance_id)}"
+            )
         self._iot_instance_id = iot_instance_id
+        self._query_budget = _query_budget(self._base_url, credentials, fmt)
         self._limiter = limiter
         self._pages_ahead = pages_ahead
         self._http = httpx.AsyncClient(
@@ -275,8 +288,7 @@ class OTAClient(Actions):
         >>> body = await client.call(                                  # doctest: +SKIP
         ...     "QueryOTAJob", {"JobId": "j1"}, idempotent=True)
         """
-        if not isinstance(action, str) or not action.isalnum():
-            raise ValidationError(f"action must be an API action name, got {action!r}")
+        _check_call(action, params, idempotent)
         known = OPERATIONS.get(action)
         op = Operation(
             action,
@@ -288,6 +300,7 @@ class OTAClient(Actions):
         wire = _raw_wire(action, params or {})
         if self._iot_instance_id and "IotInstanceId" not in wire:
             wire["IotInstanceId"] = self._iot_instance_id
+        check_size(wire, self._query_budget, action=action)
         answer = await self._request(op, wire)
         return answer.body
 
@@ -355,7 +368,9 @@ class OTAClient(Actions):
                 values["page_size"] = paged.max_page_size
         if values.get("iot_instance_id") is None:
             values["iot_instance_id"] = self._iot_instance_id
-        return op.encode(values)
+        wire = op.encode(values)
+        check_size(wire, self._query_budget, action=op.action, params=op.all_params)
+        return wire
 
     def _decode(self, op: Operation, answer: Answer, arguments: Mapping[str, Any]) -> Any:
         paged = op.paged
@@ -464,26 +479,141 @@ def _is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
-def _raw_wire(action: str, params: Mapping[str, Any]) -> dict[str, str]:
+_URL_LIMIT = 65_536
+"""The longest URL httpx builds (``httpx._urlparse.MAX_URL_LENGTH``); ours carry every
+parameter in the query string, as the provider's SDKs do."""
+_SIGNED_RESERVE = 512
+"""Room kept for ``Action``, ``SignatureNonce``, ``Timestamp``, ``Signature`` and separators."""
+_MIN_BUDGET = 4096
+_RESERVED = frozenset(
+    (
+        "Action",
+        "Format",
+        "Version",
+        "AccessKeyId",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "Timestamp",
+        "SecurityToken",
+        "Signature",
+    )
+)
+_WIRE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,127}", re.ASCII)
+_ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,127}", re.ASCII)
+
+
+def _check_credentials(credentials: Credentials) -> None:
+    for name, value in (
+        ("access_key_id", credentials.access_key_id),
+        ("access_key_secret", credentials.access_key_secret),
+        ("security_token", credentials.security_token),
+    ):
+        if value is None and name == "security_token":
+            continue
+        # Never echo the value: these messages may end up in logs.
+        if not isinstance(value, str):
+            raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
+        problem = check_text(value)
+        if problem:
+            raise ValidationError(f"{name} {problem}")
+
+
+def _query_budget(base_url: str, credentials: Credentials, fmt: str) -> int:
+    common = {
+        "Format": fmt.upper(),
+        "Version": API_VERSION,
+        "AccessKeyId": credentials.access_key_id,
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SecurityToken": credentials.security_token or "",
+    }
+    budget = _URL_LIMIT - len(base_url) - 2 - len(canonical_query(common)) - _SIGNED_RESERVE
+    if budget < _MIN_BUDGET:
+        raise ValidationError(
+            f"the endpoint ({len(base_url):,} characters) and the credentials (security "
+            f"token: {len(credentials.security_token or ''):,}) leave {max(budget, 0):,} of a "
+            f"request's {_URL_LIMIT:,} characters for parameters; at least {_MIN_BUDGET:,} "
+            "are needed"
+        )
+    return budget
+
+
+def _check_call(action: object, params: object, idempotent: object) -> None:
+    if not (isinstance(action, str) and _ACTION_NAME.fullmatch(action)):
+        raise ValidationError(
+            f"action must be an API action name such as 'QueryOTAJob', got {shown(action)}"
+        )
+    if params is not None and not isinstance(params, Mapping):
+        raise ValidationError(
+            f"params must be a mapping of wire names to values, got {type(params).__name__}",
+            action=action,
+        )
+    if not isinstance(idempotent, bool):
+        raise ValidationError(f"idempotent must be True or False, got {shown(idempotent)}")
+
+
+def _raw_wire(action: str, params: Mapping[Any, Any]) -> dict[str, str]:
     wire: dict[str, str] = {}
+
+    def put(name: str, value: str) -> None:
+        if name in wire:
+            raise ValidationError(f"params give {name} twice", action=action)
+        wire[name] = value
+
     for name, value in params.items():
+        _check_wire_name(action, name)
         if value is None:
             continue
         if isinstance(value, list | tuple):
             for index, item in enumerate(value, start=1):
                 if isinstance(item, Mapping):
                     for key, sub in item.items():
-                        wire[f"{name}.{index}.{key}"] = _raw_scalar(action, name, sub)
+                        if not (isinstance(key, str) and _WIRE_NAME.fullmatch(key)):
+                            raise ValidationError(
+                                f"{name}: item {index} has a key that is not a wire name: "
+                                f"{shown(key)}",
+                                action=action,
+                            )
+                        if sub is not None:
+                            put(f"{name}.{index}.{key}", _raw_scalar(action, name, sub))
                 else:
-                    wire[f"{name}.{index}"] = _raw_scalar(action, name, item)
+                    put(f"{name}.{index}", _raw_scalar(action, name, item))
         else:
-            wire[str(name)] = _raw_scalar(action, name, value)
+            put(name, _raw_scalar(action, name, value))
     return wire
+
+
+def _check_wire_name(action: str, name: object) -> None:
+    if not (isinstance(name, str) and _WIRE_NAME.fullmatch(name)):
+        raise ValidationError(
+            f"params: {shown(name)} is not a wire name (ASCII letters, digits, '_' and '.', "
+            "starting with a letter, such as 'JobId'); a parameter name is required",
+            action=action,
+        )
+    if name in _RESERVED:
+        raise ValidationError(
+            f"params: {name} is set by the client on every request and cannot be given",
+            action=action,
+        )
 
 
 def _raw_scalar(action: str, name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str | int | float):
+    if isinstance(value, int):
+        if not LONG_MIN <= value <= LONG_MAX:
+            raise ValidationError(
+                f"{name} must fit in a 64-bit Long, got {shown(value)}", action=action
+            )
         return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{name} must be a finite number, got {value!r}", action=action)
+        return repr(value)
+    if isinstance(value, str):
+        problem = check_text(value)
+        if problem:
+            raise ValidationError(f"{name} {problem}", action=action)
+        return value
     raise ValidationError(f"{name}: cannot send a {type(value).__name__}", action=action)
