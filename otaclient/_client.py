@@ -114,25 +114,23 @@ class OTAClient(Actions):
     ) -> None:
         credentials = Credentials.resolve(access_key_id, access_key_secret, security_token)
         _check_credentials(credentials)
-        fmt = str(response_format).lower()
-        if fmt not in ("json", "xml"):
-            raise ValidationError(f"response_format must be 'json' or 'xml', got {fmt!r}")
+        fmt = _check_options(
+            qps=qps,
+            response_format=response_format,
+            limiter=limiter,
+            per_action_quotas=per_action_quotas,
+            retry=retry,
+            max_concurrency=max_concurrency,
+            max_body_bytes=max_body_bytes,
+            pages_ahead=pages_ahead,
+            transport=transport,
+            allow_insecure_http=allow_insecure_http,
+        )
         if limiter is None and per_action_quotas:
             quotas = {name: op.quota for name, op in OPERATIONS.items()}
             limiter = PerActionLimiter(quotas, overall=qps)
         elif limiter is None:
             limiter = Unlimited() if qps is None else TokenBucket(qps)
-        for name, value in (
-            ("max_concurrency", max_concurrency),
-            ("pages_ahead", pages_ahead),
-            ("max_body_bytes", max_body_bytes),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValidationError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(allow_insecure_http, bool):
-            raise ValidationError(
-                f"allow_insecure_http must be True or False, got {allow_insecure_http!r:.80}"
-            )
         # An injected transport (the in-process simulator, a test double) decides itself
         # where bytes go; only the default network transport is held to https.
         self._base_url = _base_url(
@@ -501,6 +499,68 @@ _RESERVED = frozenset(
 )
 _WIRE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,127}", re.ASCII)
 _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,127}", re.ASCII)
+
+
+def _check_options(
+    *,
+    qps: object,
+    response_format: object,
+    limiter: object,
+    per_action_quotas: object,
+    retry: object,
+    max_concurrency: object,
+    max_body_bytes: object,
+    pages_ahead: object,
+    transport: object,
+    allow_insecure_http: object,
+) -> str:
+    """Refuse what the constructor cannot use; return the response format, lower-cased."""
+    if not (isinstance(response_format, str) and response_format.lower() in ("json", "xml")):
+        raise ValidationError(
+            f"response_format must be 'json' or 'xml', got {shown(response_format)}"
+        )
+    if qps is not None and not (
+        isinstance(qps, int | float)
+        and not isinstance(qps, bool)
+        and math.isfinite(qps)
+        and qps > 0
+    ):
+        raise ValidationError(
+            f"qps must be a positive number of requests per second, or None for no "
+            f"client-side limit; got {shown(qps)}"
+        )
+    for name, flag in (
+        ("per_action_quotas", per_action_quotas),
+        ("allow_insecure_http", allow_insecure_http),
+    ):
+        if not isinstance(flag, bool):
+            raise ValidationError(f"{name} must be True or False, got {shown(flag)}")
+    if limiter is not None:
+        if per_action_quotas:
+            raise ValidationError(
+                "give limiter= or per_action_quotas=True, not both: the limiter would "
+                "replace the per-action quotas"
+            )
+        if not all(callable(getattr(limiter, m, None)) for m in ("acquire", "report_throttled")):
+            raise ValidationError(
+                f"limiter must be a RateLimiter (acquire() and report_throttled()), got "
+                f"{type(limiter).__name__}"
+            )
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ValidationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
+    for name, value in (
+        ("max_concurrency", max_concurrency),
+        ("pages_ahead", pages_ahead),
+        ("max_body_bytes", max_body_bytes),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(f"{name} must be a positive integer, got {shown(value)}")
+    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+        raise ValidationError(
+            f"transport must be an httpx.AsyncBaseTransport (e.g. httpx.MockTransport), "
+            f"got {type(transport).__name__}"
+        )
+    return response_format.lower()
 
 
 def _check_credentials(credentials: Credentials) -> None:

@@ -14,6 +14,7 @@ Failures fall into four kinds (``Failure.kind``):
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -27,8 +28,16 @@ from ._constants import (
     DEFAULT_RETRY_AFTER_CAP,
 )
 from ._errors import ValidationError
+from ._params import shown
 
 __all__ = ["RetryPolicy", "is_throttling_code", "is_transient_code", "kind_of_transport_error"]
+
+_MAX_ATTEMPTS = 1000
+
+
+def _is_seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
 
 _THROTTLING_PREFIXES = ("throttling", "requestthrottled", "flowcontrol", "toomanyrequests")
 _TRANSIENT_CODES = frozenset(
@@ -97,10 +106,32 @@ class RetryPolicy:
     random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
-            raise ValidationError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
-        if self.deadline is not None and not self.deadline > 0:
-            raise ValidationError(f"deadline must be positive seconds, got {self.deadline!r}")
+        # Checked here, once, so that a bad policy fails where it is written and not at
+        # the first retry of some call much later (attrs.evolve runs this again too).
+        attempts = self.max_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int):
+            raise ValidationError(f"max_attempts must be an integer, got {shown(attempts)}")
+        if not 1 <= attempts <= _MAX_ATTEMPTS:
+            # 2**(attempt - 1) must stay a float: past 1,024 attempts it overflows.
+            raise ValidationError(
+                f"max_attempts must be from 1 to {_MAX_ATTEMPTS}, got {shown(attempts)}"
+            )
+        if self.deadline is not None and not (_is_seconds(self.deadline) and self.deadline > 0):
+            raise ValidationError(
+                f"deadline must be a positive finite number of seconds or None, "
+                f"got {shown(self.deadline)}"
+            )
+        for name in ("backoff_base", "backoff_cap", "retry_after_cap"):
+            value = getattr(self, name)
+            if not (_is_seconds(value) and value >= 0):
+                raise ValidationError(
+                    f"{name} must be a finite number of seconds, 0 or more, got {shown(value)}"
+                )
+        if not callable(self.random):
+            raise ValidationError(
+                f"random must be a callable returning a float in [0, 1), "
+                f"got {type(self.random).__name__}"
+            )
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` starts at 1)."""
