@@ -12,7 +12,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -35,7 +35,7 @@ from ._decode import DecodeProblem
 from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
 from ._harvest import harvest, partitioned_harvest
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
-from ._logging import begin_call
+from ._logging import CallScope, Secrets
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
 from ._params import LONG_MAX, LONG_MIN, check_size, check_text, shown
@@ -46,6 +46,8 @@ from ._signing import canonical_query
 __all__ = ["OTAClient"]
 
 log = logging.getLogger("otaclient")
+
+_T = TypeVar("_T")
 
 _CLOSE_GRACE = 5.0
 """Seconds closing the connection pool may take, even when the caller is being cancelled."""
@@ -114,6 +116,10 @@ class OTAClient(Actions):
     ) -> None:
         credentials = Credentials.resolve(access_key_id, access_key_secret, security_token)
         _check_credentials(credentials)
+        # Every spelling these can come back in, known to every OTAError and log record
+        # for as long as this client lives.
+        self._secrets = Secrets(credentials.access_key_secret)
+        self._secrets.add(credentials.security_token, travels=True)
         fmt = _check_options(
             qps=qps,
             response_format=response_format,
@@ -237,17 +243,21 @@ class OTAClient(Actions):
         if self._state is _State.CLOSED:
             raise OTAError(_ENTRY_REFUSED[_State.CLOSED])
 
-    async def _request(self, op: Operation, wire: Mapping[str, str]) -> Answer:
-        # Every call goes through here, so that closing the client can end it promptly.
+    async def _request(
+        self, op: Operation, wire: Mapping[str, str], decode: Callable[[Answer], _T]
+    ) -> _T:
+        # Every call goes through here: closing the client ends it promptly, and what it
+        # raises or logs, decoding included, is scrubbed of this client's secrets and of
+        # the signature of each of its attempts.
         self._check_open()
-        signed = begin_call()
         scope = anyio.CancelScope()
         self._pending.add(scope)
-        try:
-            with scope:
-                return await self._sender.request(op, wire)
-        finally:
-            self._pending.discard(scope)
+        with CallScope(self._secrets) as signed:
+            try:
+                with scope:
+                    return decode(await self._sender.request(op, wire))
+            finally:
+                self._pending.discard(scope)
         # Reached only when a close cancelled the call (any other cancellation propagates).
         if signed and not op.is_read:
             raise OutcomeUnknownError(
@@ -299,14 +309,12 @@ class OTAClient(Actions):
         if self._iot_instance_id and "IotInstanceId" not in wire:
             wire["IotInstanceId"] = self._iot_instance_id
         check_size(wire, self._query_budget, action=action)
-        answer = await self._request(op, wire)
-        return answer.body
+        return await self._request(op, wire, lambda answer: answer.body)
 
     async def _invoke(self, action: str, arguments: Mapping[str, Any]) -> Any:
         op = OPERATIONS[action]
         wire = self._encode(op, arguments)
-        answer = await self._request(op, wire)
-        return self._decode(op, answer, arguments)
+        return await self._request(op, wire, lambda answer: self._decode(op, answer, arguments))
 
     def _iterate(
         self,

@@ -33,6 +33,8 @@ import cattrs
 import defusedxml
 from defusedxml.ElementTree import fromstring as _xml_fromstring
 
+from ._logging import scrub
+
 __all__ = ["DecodeProblem", "converter", "get_key", "load_body", "normalise_key", "structure"]
 
 T = TypeVar("T")
@@ -224,7 +226,8 @@ def _to_datetime(value: Any, _: Any = None) -> datetime:
 
 
 def _preview(value: Any) -> str:
-    text = repr(value)
+    # Scrubbed before it is cut: a secret cut in half would no longer be recognised.
+    text = repr(scrub(value)) if isinstance(value, str) else scrub(repr(value))
     return text if len(text) <= 40 else text[:37] + "..."
 
 
