@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import functools
+import ipaddress
 import logging
 import math
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -16,6 +20,7 @@ from anyio.abc import TaskGroup
 
 from ._actions import Actions
 from ._constants import (
+    API_VERSION,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_PAGES_AHEAD,
@@ -27,17 +32,39 @@ from ._constants import (
 )
 from ._credentials import Credentials
 from ._decode import DecodeProblem
-from ._errors import OTAError, ResponseError, ValidationError
+from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
 from ._harvest import harvest, partitioned_harvest
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
+from ._logging import CallScope, Secrets
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
+from ._params import LONG_MAX, LONG_MIN, check_size, check_text, shown
 from ._retry import RetryPolicy
 from ._sender import Answer, Sender
+from ._signing import canonical_query
 
 __all__ = ["OTAClient"]
 
 log = logging.getLogger("otaclient")
+
+_T = TypeVar("_T")
+
+_CLOSE_GRACE = 5.0
+"""Seconds closing the connection pool may take, even when the caller is being cancelled."""
+
+
+class _State(enum.Enum):
+    """Where a client is in its life (the way httpx's ``ClientState`` works)."""
+
+    NEW = "new"  # calls work, one page at a time for iter_*; not entered yet
+    OPEN = "open"  # entered with `async with`: harvests fetch pages concurrently
+    CLOSED = "closed"  # every call refused; cannot be entered again
+
+
+_ENTRY_REFUSED = {
+    _State.OPEN: "this OTAClient is already open: enter it with `async with` only once",
+    _State.CLOSED: "this OTAClient is closed; create a new one",
+}
 
 
 class OTAClient(Actions):
@@ -59,6 +86,13 @@ class OTAClient(Actions):
     connecting to the last byte of the answer; ``retry=RetryPolicy(deadline=...)`` bounds
     the whole call. Use it as ``async with OTAClient(...) as client`` (or call ``aclose()``):
     the ``iter_*`` methods fetch pages concurrently only inside that block.
+
+    ``endpoint`` is a base URL. Cleartext ``http://`` is accepted for loopback hosts
+    (127.0.0.0/8, ::1, ``localhost``) and with an injected ``transport=`` (the in-process
+    simulator); to any other host it is refused, since the security token travels in the
+    query string, unless ``allow_insecure_http=True``. A ``user:password@`` in the
+    endpoint is refused (without echoing it): requests are authenticated by their
+    signature, and a password in a URL would end up in reprs and logs.
     """
 
     def __init__(
@@ -80,26 +114,46 @@ class OTAClient(Actions):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         pages_ahead: int = DEFAULT_PAGES_AHEAD,
         transport: httpx.AsyncBaseTransport | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         credentials = Credentials.resolve(access_key_id, access_key_secret, security_token)
-        fmt = str(response_format).lower()
-        if fmt not in ("json", "xml"):
-            raise ValidationError(f"response_format must be 'json' or 'xml', got {fmt!r}")
+        _check_credentials(credentials)
+        # Every spelling these can come back in, known to every OTAError and log record
+        # for as long as this client lives.
+        self._secrets = Secrets(credentials.access_key_secret)
+        self._secrets.add(credentials.security_token, travels=True)
+        fmt = _check_options(
+            qps=qps,
+            response_format=response_format,
+            limiter=limiter,
+            per_action_quotas=per_action_quotas,
+            retry=retry,
+            max_concurrency=max_concurrency,
+            max_body_bytes=max_body_bytes,
+            pages_ahead=pages_ahead,
+            transport=transport,
+            allow_insecure_http=allow_insecure_http,
+        )
         if limiter is None and per_action_quotas:
             quotas = {name: op.quota for name, op in OPERATIONS.items()}
             limiter = PerActionLimiter(quotas, overall=qps)
         elif limiter is None:
             limiter = Unlimited() if qps is None else TokenBucket(qps)
-        for name, value in (
-            ("max_concurrency", max_concurrency),
-            ("pages_ahead", pages_ahead),
-            ("max_body_bytes", max_body_bytes),
+        # An injected transport (the in-process simulator, a test double) decides itself
+        # where bytes go; only the default network transport is held to https.
+        self._base_url = _base_url(
+            endpoint, region_id, cleartext_ok=allow_insecure_http or transport is not None
+        )
+        if iot_instance_id is not None and not (
+            isinstance(iot_instance_id, str) and iot_instance_id and not check_text(iot_instance_id)
         ):
-            if not isinstance(value, int) or value < 1:
-                raise ValidationError(f"{name} must be a positive integer, got {value!r}")
+            raise ValidationError(
+                f"iot_instance_id must be a non-empty string of valid Unicode, got "
+                f"{shown(iot_instance_id)}"
+            )
         attempt_timeout, phases = _timeouts(timeout)
-        self._base_url = _base_url(endpoint, region_id)
         self._iot_instance_id = iot_instance_id
+        self._query_budget = _query_budget(self._base_url, credentials, fmt)
         self._limiter = limiter
         self._pages_ahead = pages_ahead
         self._http = httpx.AsyncClient(
@@ -126,17 +180,28 @@ class OTAClient(Actions):
             max_body_bytes=max_body_bytes,
             attempt_timeout=attempt_timeout,
         )
+        self._state = _State.NEW
+        self._exit_stack: contextlib.AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
-        self._closed = False
+        self._pending: set[anyio.CancelScope] = set()  # calls under way, ended by a close
 
     # ------------------------------------------------------------------ lifetime
 
     async def __aenter__(self) -> OTAClient:
-        if self._closed:
-            raise OTAError("this OTAClient is closed; create a new one")
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
+        if self._state is not _State.NEW:
+            raise OTAError(_ENTRY_REFUSED[self._state])
+        self._state = _State.OPEN  # before any await: a concurrent second entry is refused
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                stack.push_async_callback(self._close_pool)
+                task_group = anyio.create_task_group()
+                await task_group.__aenter__()
+                stack.push_async_callback(_stop_task_group, task_group)
+                self._task_group = task_group
+                self._exit_stack = stack.pop_all()
+        except BaseException:
+            self._state = _State.CLOSED
+            raise
         return self
 
     async def __aexit__(
@@ -145,22 +210,68 @@ class OTAClient(Actions):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        task_group, self._task_group = self._task_group, None
-        try:
-            if task_group is not None:
-                task_group.cancel_scope.cancel()  # stop harvests nobody finished reading
-                await task_group.__aexit__(None, None, None)
-        finally:
-            await self.aclose()
+        self._shut()
+        stack, self._exit_stack = self._exit_stack, None
+        self._task_group = None
+        if stack is not None:
+            # The task group is exited here, in the task that entered it (trio insists).
+            await stack.aclose()
+        else:
+            await self._close_pool()
 
     async def aclose(self) -> None:
-        """Close the connection pool. Idempotent."""
-        self._closed = True
-        await self._http.aclose()
+        """Close the client. Idempotent; the client cannot be used or entered again.
+
+        Calls still under way (waiting for the rate limiter, or in flight) end at once
+        with ``OTAError`` ("the client was closed"); a write that may already have been
+        sent ends with ``OutcomeUnknownError`` instead. Harvests stop.
+        """
+        if self._state is _State.CLOSED:
+            return
+        self._shut()
+        await self._close_pool()
+
+    def _shut(self) -> None:
+        self._state = _State.CLOSED
+        for scope in list(self._pending):
+            scope.cancel()
+        if self._task_group is not None:
+            self._task_group.cancel_scope.cancel()  # stop harvests nobody finished reading
+
+    async def _close_pool(self) -> None:
+        # Shielded, so that a caller being cancelled still releases its sockets; bounded,
+        # so that closing never hangs.
+        with anyio.move_on_after(_CLOSE_GRACE, shield=True):
+            await self._http.aclose()
 
     def _check_open(self) -> None:
-        if self._closed:
-            raise OTAError("this OTAClient is closed; create a new one")
+        if self._state is _State.CLOSED:
+            raise OTAError(_ENTRY_REFUSED[_State.CLOSED])
+
+    async def _request(
+        self, op: Operation, wire: Mapping[str, str], decode: Callable[[Answer], _T]
+    ) -> _T:
+        # Every call goes through here: closing the client ends it promptly, and what it
+        # raises or logs, decoding included, is scrubbed of this client's secrets and of
+        # the signature of each of its attempts.
+        self._check_open()
+        scope = anyio.CancelScope()
+        self._pending.add(scope)
+        with CallScope(self._secrets) as signed:
+            try:
+                with scope:
+                    return decode(await self._sender.request(op, wire))
+            finally:
+                self._pending.discard(scope)
+        # Reached only when a close cancelled the call (any other cancellation propagates).
+        if signed and not op.is_read:
+            raise OutcomeUnknownError(
+                "the client was closed while the request was in flight",
+                action=op.action,
+                how_to_check=op.how_to_check,
+            )
+        when = "while the call was in flight" if signed else "before the call was sent"
+        raise OTAError(f"{op.action}: the client was closed {when}", action=op.action)
 
     @property
     def limiter(self) -> RateLimiter:
@@ -190,8 +301,7 @@ class OTAClient(Actions):
         >>> body = await client.call(                                  # doctest: +SKIP
         ...     "QueryOTAJob", {"JobId": "j1"}, idempotent=True)
         """
-        if not isinstance(action, str) or not action.isalnum():
-            raise ValidationError(f"action must be an API action name, got {action!r}")
+        _check_call(action, params, idempotent)
         known = OPERATIONS.get(action)
         op = Operation(
             action,
@@ -203,16 +313,13 @@ class OTAClient(Actions):
         wire = _raw_wire(action, params or {})
         if self._iot_instance_id and "IotInstanceId" not in wire:
             wire["IotInstanceId"] = self._iot_instance_id
-        self._check_open()
-        answer = await self._sender.request(op, wire)
-        return answer.body
+        check_size(wire, self._query_budget, action=action)
+        return await self._request(op, wire, lambda answer: answer.body)
 
     async def _invoke(self, action: str, arguments: Mapping[str, Any]) -> Any:
         op = OPERATIONS[action]
         wire = self._encode(op, arguments)
-        self._check_open()
-        answer = await self._sender.request(op, wire)
-        return self._decode(op, answer, arguments)
+        return await self._request(op, wire, lambda answer: self._decode(op, answer, arguments))
 
     def _iterate(
         self,
@@ -272,7 +379,9 @@ class OTAClient(Actions):
                 values["page_size"] = paged.max_page_size
         if values.get("iot_instance_id") is None:
             values["iot_instance_id"] = self._iot_instance_id
-        return op.encode(values)
+        wire = op.encode(values)
+        check_size(wire, self._query_budget, action=op.action, params=op.all_params)
+        return wire
 
     def _decode(self, op: Operation, answer: Answer, arguments: Mapping[str, Any]) -> Any:
         paged = op.paged
@@ -298,6 +407,12 @@ class OTAClient(Actions):
                 http_status=answer.http_status,
             )
         return result
+
+
+async def _stop_task_group(task_group: TaskGroup) -> None:
+    task_group.cancel_scope.cancel()
+    # Exited with no exception: the block's own exception is not the task group's business.
+    await task_group.__aexit__(None, None, None)
 
 
 @functools.cache
@@ -327,39 +442,271 @@ def _timeouts(timeout: object) -> tuple[float, httpx.Timeout]:
     return seconds, httpx.Timeout(seconds, connect=seconds / 2)
 
 
-def _base_url(endpoint: str | None, region_id: str | None) -> str:
-    if endpoint:
-        url = httpx.URL(endpoint)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValidationError(f"endpoint must be an http(s) URL, got {endpoint!r}")
-        return str(endpoint).rstrip("/")
-    if region_id:
-        if not region_id.replace("-", "").isalnum():
-            raise ValidationError(f"region_id looks wrong: {region_id!r}")
+def _base_url(endpoint: object, region_id: object, *, cleartext_ok: bool) -> str:
+    if endpoint is not None and region_id is not None:
+        raise ValidationError("give endpoint= or region_id=, not both")
+    if endpoint is not None:
+        return _checked_endpoint(endpoint, cleartext_ok)
+    if region_id is not None:
+        if not (
+            isinstance(region_id, str) and len(region_id) <= 64 and _REGION.fullmatch(region_id)
+        ):
+            raise ValidationError(
+                f"region_id must be a region such as 'cn-shanghai', got {region_id!r:.80}"
+            )
         return REGION_ENDPOINT.format(region=region_id)
     raise ValidationError("give endpoint= (a base URL) or region_id= (e.g. 'cn-shanghai')")
 
 
-def _raw_wire(action: str, params: Mapping[str, Any]) -> dict[str, str]:
+_REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+_HOST = re.compile(r"[A-Za-z0-9._:-]+")  # a name, an IPv4 or an IPv6 address (no brackets)
+_USERINFO = re.compile(r"^([^:/?#]*://)[^/?#]*@")
+
+
+def _checked_endpoint(endpoint: object, cleartext_ok: bool) -> str:
+    if not isinstance(endpoint, str):
+        raise ValidationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
+    # Never echo a password: every message shows the endpoint without its user:password@.
+    shown = _USERINFO.sub(r"\1***@", endpoint)[:200]
+    try:
+        url = httpx.URL(endpoint)
+    except (httpx.InvalidURL, ValueError):
+        raise ValidationError(f"endpoint is not a valid URL: {shown!r}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(f"endpoint must be an http(s) URL, got {shown!r}")
+    if not _HOST.fullmatch(url.raw_host.decode("ascii", "replace")):
+        raise ValidationError(f"endpoint has no valid host name: {shown!r}")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValidationError(f"endpoint has no valid port (1-65535): {shown!r}")
+    if url.userinfo:
+        raise ValidationError(
+            f"endpoint must not carry user:password@ ({shown!r}): the API authenticates "
+            "by the signature, and a password in a URL ends up in logs; remove it"
+        )
+    if url.query or url.fragment or "?" in endpoint or "#" in endpoint:
+        raise ValidationError(
+            f"endpoint must be a base URL without a query or fragment, got {shown!r}"
+        )
+    if url.scheme == "http" and not cleartext_ok and not _is_loopback(url.host):
+        raise ValidationError(
+            f"endpoint {shown!r} is cleartext http:// to a host that is not loopback: the "
+            "security token and every request would cross the network readable by anyone "
+            "on the way. Use https://, or pass allow_insecure_http=True (command line: "
+            "--allow-insecure-http) to accept that risk."
+        )
+    return endpoint.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a name: it may resolve anywhere
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+_URL_LIMIT = 65_536
+"""The longest URL httpx builds (``httpx._urlparse.MAX_URL_LENGTH``); ours carry every
+parameter in the query string, as the provider's SDKs do."""
+_SIGNED_RESERVE = 512
+"""Room kept for ``Action``, ``SignatureNonce``, ``Timestamp``, ``Signature`` and separators."""
+_MIN_BUDGET = 4096
+_RESERVED = frozenset(
+    (
+        "Action",
+        "Format",
+        "Version",
+        "AccessKeyId",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "Timestamp",
+        "SecurityToken",
+        "Signature",
+    )
+)
+_WIRE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,127}", re.ASCII)
+_ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,127}", re.ASCII)
+
+
+def _check_options(
+    *,
+    qps: object,
+    response_format: object,
+    limiter: object,
+    per_action_quotas: object,
+    retry: object,
+    max_concurrency: object,
+    max_body_bytes: object,
+    pages_ahead: object,
+    transport: object,
+    allow_insecure_http: object,
+) -> str:
+    """Refuse what the constructor cannot use; return the response format, lower-cased."""
+    if not (isinstance(response_format, str) and response_format.lower() in ("json", "xml")):
+        raise ValidationError(
+            f"response_format must be 'json' or 'xml', got {shown(response_format)}"
+        )
+    if qps is not None and not (
+        isinstance(qps, int | float)
+        and not isinstance(qps, bool)
+        and math.isfinite(qps)
+        and qps > 0
+    ):
+        raise ValidationError(
+            f"qps must be a positive number of requests per second, or None for no "
+            f"client-side limit; got {shown(qps)}"
+        )
+    for name, flag in (
+        ("per_action_quotas", per_action_quotas),
+        ("allow_insecure_http", allow_insecure_http),
+    ):
+        if not isinstance(flag, bool):
+            raise ValidationError(f"{name} must be True or False, got {shown(flag)}")
+    if limiter is not None:
+        if per_action_quotas:
+            raise ValidationError(
+                "give limiter= or per_action_quotas=True, not both: the limiter would "
+                "replace the per-action quotas"
+            )
+        if not all(callable(getattr(limiter, m, None)) for m in ("acquire", "report_throttled")):
+            raise ValidationError(
+                f"limiter must be a RateLimiter (acquire() and report_throttled()), got "
+                f"{type(limiter).__name__}"
+            )
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ValidationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
+    for name, value in (
+        ("max_concurrency", max_concurrency),
+        ("pages_ahead", pages_ahead),
+        ("max_body_bytes", max_body_bytes),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(f"{name} must be a positive integer, got {shown(value)}")
+    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+        raise ValidationError(
+            f"transport must be an httpx.AsyncBaseTransport (e.g. httpx.MockTransport), "
+            f"got {type(transport).__name__}"
+        )
+    return response_format.lower()
+
+
+def _check_credentials(credentials: Credentials) -> None:
+    for name, value in (
+        ("access_key_id", credentials.access_key_id),
+        ("access_key_secret", credentials.access_key_secret),
+        ("security_token", credentials.security_token),
+    ):
+        if value is None and name == "security_token":
+            continue
+        # Never echo the value: these messages may end up in logs.
+        if not isinstance(value, str):
+            raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
+        problem = check_text(value)
+        if problem:
+            raise ValidationError(f"{name} {problem}")
+
+
+def _query_budget(base_url: str, credentials: Credentials, fmt: str) -> int:
+    common = {
+        "Format": fmt.upper(),
+        "Version": API_VERSION,
+        "AccessKeyId": credentials.access_key_id,
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SecurityToken": credentials.security_token or "",
+    }
+    budget = _URL_LIMIT - len(base_url) - 2 - len(canonical_query(common)) - _SIGNED_RESERVE
+    if budget < _MIN_BUDGET:
+        raise ValidationError(
+            f"the endpoint ({len(base_url):,} characters) and the credentials (security "
+            f"token: {len(credentials.security_token or ''):,}) leave {max(budget, 0):,} of a "
+            f"request's {_URL_LIMIT:,} characters for parameters; at least {_MIN_BUDGET:,} "
+            "are needed"
+        )
+    return budget
+
+
+def _check_call(action: object, params: object, idempotent: object) -> None:
+    if not (isinstance(action, str) and _ACTION_NAME.fullmatch(action)):
+        raise ValidationError(
+            f"action must be an API action name such as 'QueryOTAJob', got {shown(action)}"
+        )
+    if params is not None and not isinstance(params, Mapping):
+        raise ValidationError(
+            f"params must be a mapping of wire names to values, got {type(params).__name__}",
+            action=action,
+        )
+    if not isinstance(idempotent, bool):
+        raise ValidationError(f"idempotent must be True or False, got {shown(idempotent)}")
+
+
+def _raw_wire(action: str, params: Mapping[Any, Any]) -> dict[str, str]:
     wire: dict[str, str] = {}
+
+    def put(name: str, value: str) -> None:
+        if name in wire:
+            raise ValidationError(f"params give {name} twice", action=action)
+        wire[name] = value
+
     for name, value in params.items():
+        _check_wire_name(action, name)
         if value is None:
             continue
         if isinstance(value, list | tuple):
             for index, item in enumerate(value, start=1):
                 if isinstance(item, Mapping):
                     for key, sub in item.items():
-                        wire[f"{name}.{index}.{key}"] = _raw_scalar(action, name, sub)
+                        if not (isinstance(key, str) and _WIRE_NAME.fullmatch(key)):
+                            raise ValidationError(
+                                f"{name}: item {index} has a key that is not a wire name: "
+                                f"{shown(key)}",
+                                action=action,
+                            )
+                        if sub is not None:
+                            put(f"{name}.{index}.{key}", _raw_scalar(action, name, sub))
                 else:
-                    wire[f"{name}.{index}"] = _raw_scalar(action, name, item)
+                    put(f"{name}.{index}", _raw_scalar(action, name, item))
         else:
-            wire[str(name)] = _raw_scalar(action, name, value)
+            put(name, _raw_scalar(action, name, value))
     return wire
+
+
+def _check_wire_name(action: str, name: object) -> None:
+    if not (isinstance(name, str) and _WIRE_NAME.fullmatch(name)):
+        raise ValidationError(
+            f"params: {shown(name)} is not a wire name (ASCII letters, digits, '_' and '.', "
+            "starting with a letter, such as 'JobId'); a parameter name is required",
+            action=action,
+        )
+    if name in _RESERVED:
+        raise ValidationError(
+            f"params: {name} is set by the client on every request and cannot be given",
+            action=action,
+        )
 
 
 def _raw_scalar(action: str, name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str | int | float):
+    if isinstance(value, int):
+        if not LONG_MIN <= value <= LONG_MAX:
+            raise ValidationError(
+                f"{name} must fit in a 64-bit Long, got {shown(value)}", action=action
+            )
         return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{name} must be a finite number, got {value!r}", action=action)
+        return repr(value)
+    if isinstance(value, str):
+        problem = check_text(value)
+        if problem:
+            raise ValidationError(f"{name} {problem}", action=action)
+        return value
     raise ValidationError(f"{name}: cannot send a {type(value).__name__}", action=action)

@@ -34,6 +34,8 @@ import cattrs
 import defusedxml
 from defusedxml.ElementTree import fromstring as _xml_fromstring
 
+from ._logging import scrub
+
 __all__ = [
     "DecodeProblem",
     "RefusedBody",
@@ -249,7 +251,9 @@ def _to_datetime(value: Any, _: Any = None) -> datetime:
 
 
 def _preview(value: Any) -> str:
-    text = reprlib.repr(value)  # depth-limited: repr() of a 1,000-deep list overflows the stack
+    # Scrubbed before it is cut (a secret cut in half would no longer be recognised), and
+    # depth-limited: repr() of a 1,000-deep list overflows the stack.
+    text = repr(scrub(value)) if isinstance(value, str) else scrub(reprlib.repr(value))
     return text if len(text) <= 40 else text[:37] + "..."
 
 

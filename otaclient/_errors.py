@@ -11,18 +11,28 @@
     ├── HarvestError              an ``iter_*`` harvest could not keep its promise (the list
     │   │                         kept changing, or was too large to check for changes)
     │   └── ListTooDeepError      ... part of the list lies deeper than paging can reach
-
     ├── RateLimiterError          a shared limiter (Redis) is unusable
     └── CredentialsError          no credentials could be found, or refreshing them failed
+
+A plain ``OTAError`` says the client was closed (or entered twice): a call it ended was not
+sent, or was a read.
 
 A page that fails during a harvest raises that page's own error (``APIError``,
 ``TransportError``, ...) with ``.page`` set and a note naming the page.
 
 Messages name the action, the code and the request id where known. They never carry the
-access key secret, the security token or the request signature.
+access key secret, the security token or a request's signature, in any spelling: every
+message, attribute and note of an ``OTAError`` is scrubbed as it is set (``_logging``), so
+text a server echoed back (its ``Code``, ``Message``, ``HostId``, ``Recommend``, a value of
+the wrong type) is masked with ``***`` before anyone can read it.
 """
 
 from __future__ import annotations
+
+import sys
+from typing import Any
+
+from ._logging import scrub, scrub_exception, scrub_value
 
 __all__ = [
     "APIError",
@@ -49,9 +59,27 @@ class OTAError(Exception):
     """Set when the error stopped an ``iter_*`` harvest: the page that failed."""
 
     def __init__(self, message: str, *, action: str | None = None) -> None:
-        super().__init__(message)
+        handled = sys.exc_info()[1]
+        if handled is not None:
+            # Raised in an `except` block, this error gets the handled one as __context__
+            # (and usually as __cause__): the interpreter sets those without asking.
+            scrub_exception(handled)
+        super().__init__(scrub(message))
         self.message = message
         self.action = action
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # One door for every field, whoever sets it and when: none can hold a secret.
+        if name in ("__cause__", "__context__"):
+            if isinstance(value, BaseException):
+                scrub_exception(value)
+        elif name != "__traceback__":
+            value = scrub_value(value)
+        super().__setattr__(name, value)
+
+    def add_note(self, note: str, /) -> None:
+        """Add a note (scrubbed of secrets like every other text of the exception)."""
+        super().add_note(scrub(note) if isinstance(note, str) else note)
 
 
 class ValidationError(OTAError, ValueError):

@@ -621,7 +621,7 @@ OPERATIONS: dict[str, Operation] = dict(
                     Str("IotId"),
                     Str("ModuleName"),
                     Enum_("TaskStatus", TaskStatus),
-                    Repeat("TaskStatusList", enum=TaskStatus),
+                    Repeat("TaskStatusList", enum=TaskStatus, max_items=4),  # the 4 unfinished
                 ),
                 checks=(_device,),
             )

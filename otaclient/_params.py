@@ -9,12 +9,19 @@ or raises ``ValidationError`` naming the argument. Rules the reference documents
 * times (``ScheduleTime``) as 13-digit epoch milliseconds, from an aware ``datetime`` or an int;
 * repeat lists as ``Name.1``, ``Name.2``, ... and struct lists as ``Tag.1.Key``, ``Tag.1.Value``;
 * unset (``None``) parameters are left out entirely.
+
+What a request can carry bounds the rest: text must be valid Unicode (a lone surrogate has
+no UTF-8 form), integers must fit the API's ``Integer`` (32-bit) or ``Long`` (64-bit), and
+all parameters together must fit in one request URL (``check_size``). Lists without a
+documented maximum are refused when they do not fit, never split into several calls: one
+write split into several is no longer atomic, and a failure half-way would leave a state
+the caller did not ask for.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any
@@ -22,8 +29,31 @@ from typing import Any
 import attrs
 
 from ._errors import ValidationError
+from ._signing import percent_encode
 
-__all__ = ["Bool", "Enum_", "Int", "Millis", "Param", "Repeat", "Str", "Structs", "snake_case"]
+__all__ = [
+    "INTEGER_MAX",
+    "INTEGER_MIN",
+    "LONG_MAX",
+    "LONG_MIN",
+    "Bool",
+    "Enum_",
+    "Int",
+    "Millis",
+    "Param",
+    "Repeat",
+    "Str",
+    "Structs",
+    "check_size",
+    "check_text",
+    "shown",
+    "snake_case",
+]
+
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+"""The API's ``Integer`` type (Java's int): the default range of an ``Int`` parameter."""
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+"""The API's ``Long`` type: the widest integer any parameter takes."""
 
 
 def snake_case(name: str) -> str:
@@ -82,12 +112,13 @@ def Int(
     wire: str,
     *,
     required: bool = False,
-    low: int | None = None,
-    high: int | None = None,
+    low: int = INTEGER_MIN,
+    high: int = INTEGER_MAX,
     choices: tuple[int, ...] | None = None,
     name: str | None = None,
 ) -> Param:
-    """An integer parameter with an optional range or set of documented values."""
+    """An integer parameter: a documented range (default: the API's 32-bit ``Integer``)
+    or set of documented values."""
     return Param(wire, "int", required, name or snake_case(wire), low, high, choices)
 
 
@@ -148,20 +179,58 @@ def _encode_str(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
     if value == "" and p.required:
         raise p.fail(action, "must not be empty")
     if p.max_len is not None and len(value) > p.max_len:
-        raise p.fail(action, f"must be at most {p.max_len} characters, got {len(value)}")
+        raise p.fail(action, f"must be at most {p.max_len} characters, got {len(value):,}")
+    _check_param_text(p, value, action)
     yield p.wire, value
+
+
+def check_text(value: str) -> str | None:
+    """What keeps ``value`` from going on the wire as UTF-8, or ``None`` when nothing does.
+
+    >>> check_text("ok"), check_text("bad\\ud800")
+    (None, 'has a lone surrogate (U+D800) at index 3, which UTF-8 cannot encode')
+    """
+    if value.isascii():
+        return None  # the common case, and a cheap test
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"has a lone surrogate (U+{ord(value[exc.start]):04X}) at index {exc.start}, "
+            "which UTF-8 cannot encode"
+        )
+    return None
+
+
+def _check_param_text(p: Param, value: str, action: str, where: str = "") -> None:
+    problem = check_text(value)
+    if problem:
+        raise p.fail(action, f"{where}{problem}")
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A short ``repr`` of ``value`` for a message: never the whole of a huge argument.
+
+    >>> shown("x" * 100, limit=12)
+    "'xxxxxxx...(102 characters)"
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        # str() of a huge int is slow, and beyond 4,300 digits it raises ValueError.
+        return f"an integer of {value.bit_length():,} bits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...({len(text):,} characters)"
 
 
 def _check_int(p: Param, value: Any, action: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise p.fail(action, f"must be an integer, got {type(value).__name__}")
     if p.low is not None and value < p.low:
-        raise p.fail(action, f"must be at least {p.low}, got {value}")
+        raise p.fail(action, f"must be at least {p.low}, got {shown(value)}")
     if p.high is not None and value > p.high:
-        raise p.fail(action, f"must be at most {p.high}, got {value}")
+        raise p.fail(action, f"must be at most {p.high}, got {shown(value)}")
     if p.choices is not None and value not in p.choices:
         allowed = ", ".join(map(str, p.choices))
-        raise p.fail(action, f"must be one of {allowed}, got {value}")
+        raise p.fail(action, f"must be one of {allowed}, got {shown(value)}")
     return value
 
 
@@ -171,7 +240,7 @@ def _encode_int(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
 
 def _encode_bool(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
     if not isinstance(value, bool):
-        raise p.fail(action, f"must be True or False, got {value!r}")
+        raise p.fail(action, f"must be True or False, got {shown(value)}")
     yield p.wire, "true" if value else "false"
 
 
@@ -179,10 +248,10 @@ def _enum_text(p: Param, value: Any, action: str) -> str:
     assert p.enum is not None
     text = value.value if isinstance(value, Enum) else value
     if not isinstance(text, str) or not text.strip():
-        raise p.fail(action, f"must be one of {_enum_values(p)}, got {value!r}")
+        raise p.fail(action, f"must be one of {_enum_values(p)}, got {shown(value)}")
     upper = text.strip().upper()
     if upper not in p.enum.__members__.values():
-        raise p.fail(action, f"must be one of {_enum_values(p)}, got {value!r}")
+        raise p.fail(action, f"must be one of {_enum_values(p)}, got {shown(value)}")
     return upper
 
 
@@ -203,9 +272,9 @@ def _encode_millis(p: Param, value: Any, action: str) -> Iterator[tuple[str, str
     elif isinstance(value, int) and not isinstance(value, bool):
         millis = value
     else:
-        raise p.fail(action, f"must be an aware datetime or epoch milliseconds, got {value!r}")
+        raise p.fail(action, f"must be an aware datetime or epoch milliseconds, got {shown(value)}")
     if not 10**12 <= millis < 10**13:
-        raise p.fail(action, f"must be a 13-digit epoch-milliseconds time, got {millis}")
+        raise p.fail(action, f"must be a 13-digit epoch-milliseconds time, got {shown(millis)}")
     yield p.wire, str(millis)
 
 
@@ -217,7 +286,7 @@ def _as_list(p: Param, value: Any, action: str) -> Sequence[Any]:
     if p.required and not items:
         raise p.fail(action, "must not be empty")
     if p.max_items is not None and len(items) > p.max_items:
-        raise p.fail(action, f"takes at most {p.max_items} items, got {len(items)}")
+        raise p.fail(action, f"takes at most {p.max_items} items, got {len(items):,}")
     return items
 
 
@@ -227,8 +296,9 @@ def _encode_repeat(p: Param, value: Any, action: str) -> Iterator[tuple[str, str
             text = _enum_text(p, item, action)
         elif isinstance(item, str) and item:
             text = item
+            _check_param_text(p, text, action, f"item {index} ")
         else:
-            raise p.fail(action, f"item {index} must be a non-empty string, got {item!r}")
+            raise p.fail(action, f"item {index} must be a non-empty string, got {shown(item)}")
         yield f"{p.wire}.{index}", text
 
 
@@ -241,7 +311,15 @@ def _encode_structs(p: Param, value: Any, action: str) -> Iterator[tuple[str, st
                     raise p.fail(action, f"item {index} needs a {field}")
                 continue
             if isinstance(field_value, bool) or not isinstance(field_value, str | int):
-                raise p.fail(action, f"item {index} {field} must be a string, got {field_value!r}")
+                raise p.fail(
+                    action, f"item {index} {field} must be a string, got {shown(field_value)}"
+                )
+            if isinstance(field_value, int) and not LONG_MIN <= field_value <= LONG_MAX:
+                raise p.fail(
+                    action, f"item {index} {field} is out of range, got {shown(field_value)}"
+                )
+            if isinstance(field_value, str):
+                _check_param_text(p, field_value, action, f"item {index} {field} ")
             yield f"{p.wire}.{index}.{field}", str(field_value)
 
 
@@ -264,3 +342,45 @@ _ENCODERS = {
     "repeat": _encode_repeat,
     "structs": _encode_structs,
 }
+
+
+# --------------------------------------------------------------------------- request size
+
+
+def check_size(
+    wire: Mapping[str, str],
+    budget: int,
+    *,
+    action: str,
+    params: Sequence[Param] = (),
+) -> None:
+    """Refuse ``wire`` when its parameters, percent-encoded, exceed ``budget`` characters.
+
+    The error names the argument taking the most room: its Python name when ``params``
+    describes it, else its wire name (``call``'s parameters).
+    """
+    rough = sum(len(name) + len(value) + 2 for name, value in wire.items())
+    if rough * _WORST_EXPANSION <= budget:
+        return  # fits even if every character took its longest encoding: skip the count
+    sizes: dict[str, int] = {}
+    total = 0
+    for name, value in wire.items():
+        size = len(percent_encode(name)) + len(percent_encode(value)) + 2
+        total += size
+        base = name.split(".", 1)[0]  # TaskId.17 and Tag.3.Key count for TaskId and Tag
+        sizes[base] = sizes.get(base, 0) + size
+    if total <= budget:
+        return
+    biggest = max(sizes, key=sizes.__getitem__)
+    names = {p.wire: p.name for p in params}
+    argument = names.get(biggest) or f"params[{biggest!r}]"
+    raise ValidationError(
+        f"{argument} is too large to send: it takes {sizes[biggest]:,} characters once "
+        f"percent-encoded, and the whole request {total:,}, where one request URL carries "
+        f"at most {budget:,} here (65,536 less the endpoint, the signature and the common "
+        "parameters)",
+        action=action,
+    )
+
+
+_WORST_EXPANSION = 12  # a 4-byte UTF-8 character becomes 12 characters of %XX

@@ -43,6 +43,7 @@ from ._constants import (
     DEFAULT_RETRY_AFTER_CAP,
 )
 from ._errors import ValidationError
+from ._params import shown
 
 __all__ = [
     "RetryPolicy",
@@ -51,6 +52,13 @@ __all__ = [
     "is_transient_code",
     "kind_of_transport_error",
 ]
+
+_MAX_ATTEMPTS = 1000
+
+
+def _is_seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
 
 _THROTTLING_PREFIXES = ("throttling", "requestthrottled", "flowcontrol", "toomanyrequests")
 _TRANSIENT_CODES = frozenset(
@@ -144,18 +152,32 @@ class RetryPolicy:
     random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        if (
-            isinstance(self.max_attempts, bool)
-            or not isinstance(self.max_attempts, int)
-            or self.max_attempts < 1
-        ):
-            raise ValidationError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
-        if self.deadline is not None and not _is_seconds(self.deadline, zero=False):
-            raise ValidationError(f"deadline must be positive seconds, got {self.deadline!r}")
+        # Checked here, once, so that a bad policy fails where it is written and not at
+        # the first retry of some call much later (attrs.evolve runs this again too).
+        attempts = self.max_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int):
+            raise ValidationError(f"max_attempts must be an integer, got {shown(attempts)}")
+        if not 1 <= attempts <= _MAX_ATTEMPTS:
+            # 2**(attempt - 1) must stay a float: past 1,024 attempts it overflows.
+            raise ValidationError(
+                f"max_attempts must be from 1 to {_MAX_ATTEMPTS}, got {shown(attempts)}"
+            )
+        if self.deadline is not None and not (_is_seconds(self.deadline) and self.deadline > 0):
+            raise ValidationError(
+                f"deadline must be a positive finite number of seconds or None, "
+                f"got {shown(self.deadline)}"
+            )
         for name in ("backoff_base", "backoff_cap", "retry_after_cap"):
             value = getattr(self, name)
-            if not _is_seconds(value, zero=True):
-                raise ValidationError(f"{name} must be finite seconds >= 0, got {value!r}")
+            if not (_is_seconds(value) and value >= 0):
+                raise ValidationError(
+                    f"{name} must be a finite number of seconds, 0 or more, got {shown(value)}"
+                )
+        if not callable(self.random):
+            raise ValidationError(
+                f"random must be a callable returning a float in [0, 1), "
+                f"got {type(self.random).__name__}"
+            )
 
     def retry_hint(
         self, headers: Mapping[str, str], now: Callable[[], float] = time.time
@@ -190,12 +212,6 @@ class RetryPolicy:
         if retry_after is not None and retry_after > 0:
             wait = max(wait, min(retry_after, self.retry_after_cap))
         return wait
-
-
-def _is_seconds(value: object, *, zero: bool) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return False
-    return value >= 0 if zero else value > 0
 
 
 def _seconds_until(http_date: str, now: Callable[[], float]) -> float | None:

@@ -40,6 +40,7 @@ from ._errors import (
     ValidationError,
 )
 from ._limiter import RateLimiter
+from ._logging import remember_signature, scrub
 from ._operations import Operation
 from ._retry import RetryPolicy, is_throttling_code, is_transient_code, kind_of_transport_error
 from ._signing import canonical_query, percent_encode, sign
@@ -118,18 +119,6 @@ class Sender:
         if credentials.security_token:
             common["SecurityToken"] = credentials.security_token
         self._common = common
-        # Every spelling a secret can come back in: a SignatureDoesNotMatch answer echoes
-        # the server's string to sign, where the token is percent-encoded once or twice.
-        self._secrets = sorted(
-            {
-                form
-                for secret in (credentials.security_token, credentials.access_key_secret)
-                if secret
-                for form in (secret, percent_encode(secret), percent_encode(percent_encode(secret)))
-            },
-            key=len,
-            reverse=True,
-        )
         self.attempts = 0
         """Requests sent so far (retries included)."""
         self.retries = 0
@@ -282,6 +271,7 @@ class Sender:
         params["Timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         query = canonical_query(params)
         signature = sign(op.method, query, self._credentials.access_key_secret)
+        remember_signature(signature)
         url = f"{self._base_url}?{query}&Signature={percent_encode(signature)}"
         return self._http.build_request(op.method, url)
 
@@ -367,9 +357,7 @@ class Sender:
         return Answer(body, request_id, status)
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub(text)
 
 
 _EMPTY_STREAM = httpx.ByteStream(b"")

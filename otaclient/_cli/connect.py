@@ -20,9 +20,11 @@ from .._constants import (
     DEFAULT_QPS,
     ENV_ACCESS_KEY_ID,
     ENV_ACCESS_KEY_SECRET,
+    ENV_SECURITY_TOKEN,
     REGION_ENDPOINT,
 )
 from .._errors import OTAError
+from .._logging import Secrets
 from .failures import CliFailure, describe
 from .options import ENV_ENDPOINT, Connection
 
@@ -53,6 +55,7 @@ async def open_session(
             yield session
         return
     key_id, secret = _credentials(conn)
+    _remember_secrets(secret, os.environ.get(ENV_SECURITY_TOKEN))
     endpoint, region_id = conn.resolved_endpoint()
     if not endpoint and not region_id:
         raise CliFailure(
@@ -66,6 +69,7 @@ async def open_session(
         region_id=None if endpoint else region_id,
         qps=qps,
         iot_instance_id=conn.iot_instance_id,
+        allow_insecure_http=conn.allow_insecure_http,
     )
     url = endpoint.rstrip("/") if endpoint else REGION_ENDPOINT.format(region=region_id)
     try:
@@ -73,6 +77,17 @@ async def open_session(
             yield Session(client, url, url)
     except OTAError as exc:
         raise describe(exc, url) from None
+
+
+_COMMAND_SECRETS: list[Secrets] = []
+
+
+def _remember_secrets(secret: str, token: str | None) -> None:
+    # Kept for the whole command, so that its last error line is scrubbed of them even
+    # once the client that knew them is gone.
+    secrets = Secrets(secret)
+    secrets.add(token, travels=True)
+    _COMMAND_SECRETS[:] = [secrets]
 
 
 def _credentials(conn: Connection) -> tuple[str, str]:

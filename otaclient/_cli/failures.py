@@ -21,6 +21,7 @@ from .._errors import (
     TransportError,
     ValidationError,
 )
+from .._logging import scrub
 
 __all__ = ["CliFailure", "describe", "run_async"]
 
@@ -40,7 +41,8 @@ class CliFailure(click.ClickException):
     """A failure shown as ``Error: <one line>`` on stderr."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(" ".join(str(message).split()))
+        # Scrubbed again: an unexpected exception's text has not been through OTAError.
+        super().__init__(" ".join(scrub(str(message)).split()))
         self.status = exit_code
 
     @property

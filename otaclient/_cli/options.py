@@ -43,6 +43,7 @@ class Connection:
     access_key_id: str | None = None
     access_key_secret_file: Path | None = None
     iot_instance_id: str | None = None
+    allow_insecure_http: bool = False
 
     def over(self, base: Connection) -> Connection:
         """These values where given, else ``base``'s."""
@@ -120,6 +121,13 @@ _OPTIONS = (
         metavar="ID",
         help="IotInstanceId sent with every call (instances that have one).",
     ),
+    click.option(
+        "--allow-insecure-http",
+        is_flag=True,
+        default=False,
+        help="Accept an http:// --endpoint that is not loopback (requests and the security "
+        "token then cross the network in cleartext).",
+    ),
 )
 
 
@@ -137,6 +145,7 @@ def connection_options(func: F) -> F:
         access_key_id: str | None,
         access_key_secret_file: Path | None,
         iot_instance_id: str | None,
+        allow_insecure_http: bool,
         **kwargs: Any,
     ) -> Any:
         own = Connection(
@@ -148,6 +157,7 @@ def connection_options(func: F) -> F:
             access_key_id=access_key_id,
             access_key_secret_file=access_key_secret_file,
             iot_instance_id=iot_instance_id,
+            allow_insecure_http=allow_insecure_http,
         )
         ctx = click.get_current_context()
         base = ctx.find_object(Connection) if ctx.parent is not None else None

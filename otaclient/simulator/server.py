@@ -65,6 +65,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _base_url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
+    # Bound to every interface: this machine reaches it on loopback, the one address a
+    # client accepts over cleartext http without being told to.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 

@@ -23,6 +23,7 @@ def _client() -> OTAClient:
         access_key_id=ACCESS_KEY_ID,
         access_key_secret=ACCESS_KEY_SECRET,
         qps=None,
+        allow_insecure_http=True,  # respx intercepts the default transport: nothing leaves
     )
 
 
