@@ -26,7 +26,7 @@ from ._constants import (
 )
 from ._credentials import Credentials
 from ._decode import DecodeProblem
-from ._errors import OTAError, ResponseError, ValidationError
+from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
 from ._harvest import harvest, partitioned_harvest
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._models import Page
@@ -297,8 +297,16 @@ class OTAClient(Actions):
                 result = paged.decode(answer.body, answer.request_id, asked, paging_ignored=ignored)
                 page = None if ignored else result
         except DecodeProblem as exc:
+            problem = f"the answer does not fit {op.action}'s documented shape: {exc}"
+            if not op.is_read:
+                # The write went through as far as anyone can tell: it may have happened.
+                raise OutcomeUnknownError(
+                    f"{problem} (request id {answer.request_id or 'unknown'})",
+                    action=op.action,
+                    how_to_check=op.how_to_check,
+                ) from None
             raise ResponseError(
-                f"the answer does not fit {op.action}'s documented shape: {exc}",
+                problem,
                 action=op.action,
                 request_id=answer.request_id,
                 http_status=answer.http_status,
@@ -311,6 +319,14 @@ class OTAClient(Actions):
                 request_id=answer.request_id,
                 http_status=answer.http_status,
                 answer=page,
+            )
+        identity = getattr(op.result, "identity", "")
+        if identity and not op.is_read and not getattr(result, identity, None):
+            raise OutcomeUnknownError(
+                f"the answer reports success but carries no {identity} "
+                f"(request id {answer.request_id or 'unknown'})",
+                action=op.action,
+                how_to_check=op.how_to_check,
             )
         return result
 

@@ -236,10 +236,15 @@ class Listed:
 
 @attrs.frozen
 class Single:
-    """One struct at ``path`` (``Data`` or ``FirmwareInfo``)."""
+    """One struct at ``path`` (``Data`` or ``FirmwareInfo``).
+
+    ``identity`` names the field a create's answer must fill (the new resource's id): an
+    answer without it says nothing about whether the resource exists.
+    """
 
     model: type[Any]
     path: tuple[str, ...]
+    identity: str = ""
 
     def decode(self, body: Mapping[str, Any], request_id: str | None, asked: Asked = None) -> Any:
         """Return the model in ``body``, with the request id when the model has one."""
@@ -404,7 +409,7 @@ _JOB_COMMON = (
     Enum_("DownloadProtocol", DownloadProtocol),
     _TAGS,
 )
-_CREATED_JOB = Single(CreatedJob, ("Data",))
+_CREATED_JOB = Single(CreatedJob, ("Data",), identity="job_id")
 _JOBS = ("Data", "SimpleOTAJobInfo")
 _TASKS = ("Data", "SimpleOTATaskInfo")
 _CHECK_JOBS = (
@@ -443,7 +448,7 @@ OPERATIONS: dict[str, Operation] = dict(
             Operation(
                 "CreateOTAFirmware",
                 CREATE,
-                Single(CreatedFirmware, ("Data",)),
+                Single(CreatedFirmware, ("Data",), identity="firmware_id"),
                 (
                     Str("FirmwareName", required=True, max_len=40),
                     Str("DestVersion", required=True, max_len=64),
