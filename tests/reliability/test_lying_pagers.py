@@ -314,6 +314,18 @@ async def test_an_item_created_at_the_head_with_total_unchanged_is_yielded() -> 
     assert server.requests == 4 + 4
 
 
+async def test_a_total_that_moves_and_comes_back_within_a_pass_is_not_a_quiet_pass() -> None:
+    # f-00150 is deleted before page 3 (which then starts at f-00201 and, by its own Total
+    # of 399, holds the right count) and "new" is created at the end before page 4: only
+    # page 3's Total tells that f-00200 slid onto a page already read.
+    server = PagedList(ids("f", 400), before={3: delete("f-00150"), 4: append("new")})
+    got = await _harvest(server)
+    assert "f-00200" in got
+    assert set(got) == set(server.items) | {"f-00150"}
+    assert len(got) == len(set(got))
+    assert server.requests == 5 + 5
+
+
 async def test_a_list_that_keeps_changing_raises_after_three_passes() -> None:
     server = PagedList(ids("f", 300), before={n: append(f"new-{n}") for n in range(1, 30)})
     error, got = await _harvest_error(server, HarvestError)
@@ -377,6 +389,15 @@ async def test_verify_raises_when_every_pass_disagrees_with_the_one_before() -> 
     assert server.requests == 4 * 4
 
 
+async def test_verify_needs_two_quiet_passes_in_a_row() -> None:
+    # Pass 2 sees the list grow under it: pass 3 is quiet, but the pass before it was not,
+    # so a fourth must agree with the third.
+    server = PagedList(ids("f", 300), before={6: append("new")})
+    got = await _harvest(server, verify=True)
+    assert got == [*ids("f", 300), "new"]
+    assert server.requests == 4 + 4 + 5 + 5
+
+
 async def test_verify_refuses_a_list_longer_than_the_ids_it_can_remember(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -394,6 +415,22 @@ async def test_past_the_id_cap_a_stable_list_is_still_harvested_whole(
     monkeypatch.setattr(harvest_module, "DEFAULT_MAX_TRACKED", 250)
     server = PagedList(ids("f", 1000))
     assert await _harvest(server) == server.items
+
+
+async def test_past_the_id_cap_the_newest_ids_still_catch_repeated_items(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The cap is reached on the last item of page 3; page 4 starts with page 3's last 10.
+    monkeypatch.setattr(harvest_module, "DEFAULT_MAX_TRACKED", 299)
+    items = ids("f", 1000)
+    server = PagedList(items, lie=page_items(4, lambda listed: [*_page_3_tail(), *listed[10:]]))
+    _, got = await _harvest_error(server, HarvestError)
+    assert len(got) == len(set(got))
+    assert server.requests == 10 + 1
+
+
+def _page_3_tail() -> list[dict[str, str]]:
+    return [{"FirmwareId": i} for i in ids("f", 10, start=290)]
 
 
 async def test_past_the_id_cap_a_changing_list_raises_instead_of_reading_again(

@@ -181,7 +181,8 @@ def repeat_page_one_as_page_two(items: list[str]) -> Lie:
 
 
 def overlapping_pages(items: list[str], overlap: int) -> Lie:
-    """Every page after the first starts ``overlap`` items early (Total unchanged)."""
+    """Every page after the first starts ``overlap`` items early (Total unchanged): page 2
+    repeats the end of page 1, and the last ``overlap`` items are never served."""
 
     def lie(page: int, size: int, body: Body) -> Body:
         if page == 1:
