@@ -405,23 +405,20 @@ class _Pass:
             self._moved(problem)
         if not self.id_field:
             return list(page.items)
-        fresh = []
-        keys = []
-        for item in page.items:
-            key = getattr(item, self.id_field, None)
-            if key is None or key == "":
-                raise ResponseError(
-                    f"an item on page {page.current_page} has no {self.id_field}; the harvest "
-                    "cannot tell it from the others",
-                    action=self.action,
-                    request_id=page.request_id,
-                )
-            keys.append(key)
-            previous = self.ledger.mark(key, self)
-            if previous is self:
-                self._moved(f"{key!r} seen twice (again on page {page.current_page})")
-            elif previous is None:
-                fresh.append(item)
+        field = self.id_field
+        keys = [getattr(item, field, None) for item in page.items]
+        if not all(keys):
+            raise ResponseError(
+                f"an item on page {page.current_page} has no {field}; the harvest cannot "
+                "tell it from the others",
+                action=self.action,
+                request_id=page.request_id,
+            )
+        fresh, repeated = self.ledger.mark_page(keys, page.items, self)
+        if repeated:
+            self._moved(
+                f"{len(repeated)} ids seen twice, {repeated[0]!r} again on page {page.current_page}"
+            )
         if page.current_page == 1:
             self.page_one = keys
         return fresh
@@ -450,28 +447,49 @@ class _Ledger:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def mark(self, key: Any, sighting: _Pass) -> _Pass | None:
-        """Record that ``sighting`` saw ``key``; return the pass that saw it last, if any."""
+    def mark_page(
+        self, keys: list[Any], items: list[Any], sighting: _Pass
+    ) -> tuple[list[Any], list[Any]]:
+        """Record that ``sighting`` saw ``keys`` (the ids of ``items``); return the items
+        never seen before, and the keys ``sighting`` had already seen."""
         seen = self._seen
-        previous = seen.get(key)
-        if previous is sighting:
-            return previous
-        seen[key] = sighting
+        room = -1 if self.overflowed else self.limit - len(seen)
+        fresh: list[Any] = []
+        repeated: list[Any] = []
+        marked = 0
+        for key, item in zip(keys, items, strict=True):
+            previous = seen.get(key)
+            if previous is None:
+                fresh.append(item)
+                if room > 0:  # the common case, kept to a dict lookup and a store
+                    seen[key] = sighting
+                    room -= 1
+                    marked += 1
+                else:
+                    self._remember_past_the_limit(key, sighting)
+                    seen, room = self._seen, -1
+            elif previous is sighting:
+                repeated.append(key)
+            else:
+                seen[key] = sighting
+                previous.live -= 1
+                marked += 1
+        sighting.live += marked
+        return fresh, repeated
+
+    def _remember_past_the_limit(self, key: Any, sighting: _Pass) -> None:
         sighting.live += 1
-        if previous is not None:
-            previous.live -= 1
-            return previous
-        if self.overflowed:
-            self._recent.append(key)
-            if len(self._recent) > self._window:
-                seen.pop(self._recent.popleft(), None)
-        elif len(seen) > self.limit:
+        if not self.overflowed:
             # Past the limit, keep memory flat: only the newest ids stay remembered.
             self.overflowed = True
-            keep = [k for k, _ in zip(reversed(seen), range(self._window), strict=False)]
+            seen = self._seen
+            keep = [k for k, _ in zip(reversed(seen), range(self._window - 1), strict=False)]
             self._seen = {k: seen[k] for k in reversed(keep)}
             self._recent = deque(reversed(keep))
-        return None
+        self._seen[key] = sighting
+        self._recent.append(key)
+        if len(self._recent) > self._window:
+            self._seen.pop(self._recent.popleft(), None)
 
 
 _GONE = (anyio.BrokenResourceError, anyio.ClosedResourceError)
