@@ -21,14 +21,14 @@ harvest promises, and how:
   other page has been answered (the closing read: one extra request for a list of more
   than one page);
 * a pass that shows movement is followed by another, which yields only ids not yet seen,
-  until a pass is quiet; after ``max_passes`` the harvest raises ``HarvestError``, and a
-  list too long to remember by id raises at once instead of being read again;
+  until a pass is quiet; after ``max_passes`` the harvest raises ``HarvestError``, and so
+  does a pass that moved over a list too long to remember by id, instead of a re-read;
 * with ``verify=True`` a quiet pass must also agree with the quiet pass before it: each id
   the earlier pass saw is seen again, except as many as ``Total`` fell by. Items the later
   pass finds (created meanwhile, or missed by the earlier pass) are yielded.
 
-What remains is stated in the README ("Harvests"): a deletion after page 1 balanced by a
-creation can slide an item past a single pass unseen.
+What remains is stated in the README ("Harvests"): a deletion on a page already read
+(other than page 1) balanced by a creation can slide an item past a single pass unseen.
 
 When the caller stops early (``break``, an exception, a cancel scope), the generator's
 ``finally`` cancels the producer; nothing is left running. When a page keeps failing after
@@ -90,6 +90,7 @@ async def harvest(
     shares the ids already yielded with other harvests of one partitioned harvest;
     ``totals`` receives the ``Total`` the list had when it was read. ``on_plan(n)`` hears
     of every ``n`` page reads the harvest commits to, page 1 included, once page 1 is in.
+    ``verify`` makes it end only on two quiet passes in a row that agree (module docstring).
     """
     if ledger is None:
         ledger = _Ledger(DEFAULT_MAX_TRACKED if max_tracked is None else max_tracked)
