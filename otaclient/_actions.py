@@ -126,8 +126,13 @@ class Actions:
         product_key: str | None = None,
         dest_version: str | None = None,
         iot_instance_id: str | None = None,
+        verify: bool = False,
     ) -> AsyncIterator[Firmware]:
-        """Every update package, all pages fetched concurrently; items in page order."""
+        """Every update package, all pages fetched concurrently; items in page order.
+
+        ``verify=True`` reads the whole list a second time and raises ``HarvestError``
+        when the two readings disagree beyond items added or deleted (README, Harvests).
+        """
         return self._iterate("ListOTAFirmware", locals())
 
     async def query_ota_firmware(
@@ -249,9 +254,18 @@ class Actions:
         return await self._invoke("ListOTAJobByFirmware", locals())  # type: ignore[no-any-return]
 
     def iter_ota_job_by_firmware(
-        self, *, firmware_id: str, page_size: int | None = None, iot_instance_id: str | None = None
+        self,
+        *,
+        firmware_id: str,
+        page_size: int | None = None,
+        iot_instance_id: str | None = None,
+        verify: bool = False,
     ) -> AsyncIterator[OTAJob]:
-        """Every batch of a package, pages fetched concurrently; items in page order."""
+        """Every batch of a package, pages fetched concurrently; items in page order.
+
+        ``verify=True`` reads the whole list a second time and raises ``HarvestError``
+        when the two readings disagree beyond items added or deleted (README, Harvests).
+        """
         return self._iterate("ListOTAJobByFirmware", locals())
 
     async def list_ota_job_by_device(
@@ -275,8 +289,13 @@ class Actions:
         device_name: str,
         page_size: int | None = None,
         iot_instance_id: str | None = None,
+        verify: bool = False,
     ) -> AsyncIterator[OTAJob]:
-        """Every batch of a device for a package; items in page order."""
+        """Every batch of a device for a package; items in page order.
+
+        ``verify=True`` reads the whole list a second time and raises ``HarvestError``
+        when the two readings disagree beyond items added or deleted (README, Harvests).
+        """
         return self._iterate("ListOTAJobByDevice", locals())
 
     # ------------------------------------------------------------------ tasks
@@ -302,8 +321,13 @@ class Actions:
         task_status: TaskStatus | str | None = None,
         page_size: int | None = None,
         iot_instance_id: str | None = None,
+        verify: bool = False,
     ) -> AsyncIterator[OTATask]:
-        """Every device task of a batch; items in page order."""
+        """Every device task of a batch; items in page order.
+
+        ``verify=True`` reads the whole list a second time and raises ``HarvestError``
+        when the two readings disagree beyond items added or deleted (README, Harvests).
+        """
         return self._iterate("ListOTATaskByJob", locals())
 
     async def cancel_ota_strategy_by_job(
@@ -426,8 +450,13 @@ class Actions:
         device_name: str | None = None,
         page_size: int | None = None,
         iot_instance_id: str | None = None,
+        verify: bool = False,
     ) -> AsyncIterator[OTAModuleVersion]:
-        """Every module version a device reports; items in page order."""
+        """Every module version a device reports; items in page order.
+
+        ``verify=True`` reads the whole list a second time and raises ``HarvestError``
+        when the two readings disagree beyond items added or deleted (README, Harvests).
+        """
         return self._iterate("ListOTAModuleVersionsByDevice", locals())
 
     async def generate_device_name_list_url(

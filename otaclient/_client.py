@@ -37,7 +37,7 @@ from ._harvest import harvest, partitioned_harvest
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._logging import CallScope, Secrets
 from ._models import Page
-from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation
+from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation, count_problem
 from ._params import LONG_MAX, LONG_MIN, check_size, check_text, shown
 from ._retry import RetryPolicy
 from ._sender import Answer, Sender
@@ -326,12 +326,21 @@ class OTAClient(Actions):
         action: str,
         arguments: Mapping[str, Any],
         on_page: Callable[[Page[Any]], None] | None = None,
+        *,
+        verify: bool = False,
+        on_plan: Callable[[int], None] | None = None,
     ) -> AsyncIterator[Any]:
-        # `on_page` sees every page as it arrives (the audit's progress display uses it).
+        # For the audit's progress display: `on_page` sees every page as it arrives,
+        # re-reads included; `on_plan(n)` hears of every n page reads the harvest commits
+        # to, so the two add up to the same count. `verify` may also come in `arguments`
+        # (the iter_* methods pass their locals).
         op = OPERATIONS[action]
         paged = op.paged
         assert paged is not None
-        base = dict(arguments)
+        verify = arguments.get("verify", verify)
+        if not isinstance(verify, bool):
+            raise ValidationError(f"verify must be True or False, got {verify!r}", action=action)
+        base = {name: value for name, value in arguments.items() if name != "verify"}
         if base.get("page_size") is None:
             base["page_size"] = paged.max_page_size
         self._encode(op, {**base, "current_page": 1})  # refuse bad arguments up front
@@ -340,21 +349,29 @@ class OTAClient(Actions):
             arguments = base if part is None else {**base, paged.partition_by: part}
 
             async def fetch(number: int) -> Page[Any]:
-                page: Page[Any] = await self._invoke(action, {**arguments, "current_page": number})
+                try:
+                    page: Page[Any] = await self._invoke(
+                        action, {**arguments, "current_page": number}
+                    )
+                except _Miscounted as exc:
+                    page = exc.answer  # a harvest weighs a miscounted page itself
                 if on_page is not None:
                     on_page(page)
                 return page
 
             return fetch
 
+        shared = {
+            "action": action,
+            "id_field": paged.id_field,
+            "page_size": base["page_size"],
+            "pages_ahead": self._pages_ahead,
+            "task_group": self._task_group,
+            "verify": verify,
+            "on_plan": on_plan,
+        }
         if paged.max_offset is None:
-            return harvest(
-                fetch_for(),
-                action=action,
-                id_field=paged.id_field,
-                pages_ahead=self._pages_ahead,
-                task_group=self._task_group,
-            )
+            return harvest(fetch_for(), **shared)
         # A list deeper than paging reaches is split by the partition filter, unless the
         # caller already chose one value of it.
         split = () if base.get(paged.partition_by) is not None else paged.partitions
@@ -363,10 +380,7 @@ class OTAClient(Actions):
             split,
             partition_name=paged.partition_by,
             max_pages=paged.max_offset // base["page_size"],
-            action=action,
-            id_field=paged.id_field,
-            pages_ahead=self._pages_ahead,
-            task_group=self._task_group,
+            **shared,
         )
 
     def _encode(self, op: Operation, arguments: Mapping[str, Any]) -> dict[str, str]:
@@ -385,26 +399,49 @@ class OTAClient(Actions):
 
     def _decode(self, op: Operation, answer: Answer, arguments: Mapping[str, Any]) -> Any:
         paged = op.paged
-        default_size = paged.max_page_size if paged is not None else 0
-        asked = (arguments.get("current_page") or 1, arguments.get("page_size") or default_size)
+        page: Page[Any] | None = None
         try:
-            result = op.result.decode(answer.body, answer.request_id, asked)
+            if paged is None:
+                result = op.result.decode(answer.body, answer.request_id)
+            else:
+                asked = (
+                    arguments.get("current_page") or 1,
+                    arguments.get("page_size") or paged.max_page_size,
+                )
+                ignored = bool(paged.unpaged_by and arguments.get(paged.unpaged_by))
+                result = paged.decode(answer.body, answer.request_id, asked, paging_ignored=ignored)
+                page = None if ignored else result
         except DecodeProblem as exc:
+            problem = f"the answer does not fit {op.action}'s documented shape: {exc}"
+            if not op.is_read:
+                # The write went through as far as anyone can tell: it may have happened.
+                raise OutcomeUnknownError(
+                    f"{problem} (request id {answer.request_id or 'unknown'})",
+                    action=op.action,
+                    how_to_check=op.how_to_check,
+                ) from None
             raise ResponseError(
-                f"the answer does not fit {op.action}'s documented shape: {exc}",
+                problem,
                 action=op.action,
                 request_id=answer.request_id,
                 http_status=answer.http_status,
             ) from None
-        past_the_end = isinstance(result, Page) and asked[0] > result.page_count
-        if isinstance(result, Page) and result.current_page != asked[0] and not past_the_end:
-            # A proxy or cache serving another page would silently skip items: refuse it.
-            # (A page past the end may echo any page number: it has no items to lose.)
-            raise ResponseError(
-                f"asked for page {asked[0]}, the answer is page {result.current_page}",
+        miscount = None if page is None else count_problem(page)
+        if page is not None and miscount is not None:
+            raise _Miscounted(
+                miscount,
                 action=op.action,
                 request_id=answer.request_id,
                 http_status=answer.http_status,
+                answer=page,
+            )
+        identity = getattr(op.result, "identity", "")
+        if identity and not op.is_read and not getattr(result, identity, None):
+            raise OutcomeUnknownError(
+                f"the answer reports success but carries no {identity} "
+                f"(request id {answer.request_id or 'unknown'})",
+                action=op.action,
+                how_to_check=op.how_to_check,
             )
         return result
 
@@ -413,6 +450,26 @@ async def _stop_task_group(task_group: TaskGroup) -> None:
     task_group.cancel_scope.cancel()
     # Exited with no exception: the block's own exception is not the task group's business.
     await task_group.__aexit__(None, None, None)
+
+
+class _Miscounted(ResponseError):
+    """A page holding more or fewer items than its ``Total`` says it should.
+
+    For ``list_*`` that is an answer that cannot be trusted; a harvest takes ``answer``
+    and treats the miscount as a sign that the list moved while it was read.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str,
+        request_id: str | None,
+        http_status: int,
+        answer: Page[Any],
+    ) -> None:
+        super().__init__(message, action=action, request_id=request_id, http_status=http_status)
+        self.answer = answer
 
 
 @functools.cache

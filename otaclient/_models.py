@@ -316,8 +316,9 @@ class Acknowledged:
 class Page(Generic[T]):
     """One page of a paged list action.
 
-    ``page_count`` is the service's number of pages; it is derived from ``total`` and
-    ``page_size`` when the body leaves it out.
+    ``page_count`` is the number of pages ``total`` items fill at ``page_size`` (the page
+    size asked for, which the answer must echo if it says one): computed, because an
+    answer's own ``PageCount`` can under-report.
     """
 
     items: list[T]

@@ -45,7 +45,17 @@ from ._models import (
 )
 from ._params import Bool, Enum_, Int, Millis, Param, Repeat, Str, Structs
 
-__all__ = ["OPERATIONS", "EnvelopeOnly", "Listed", "Operation", "Paged", "Single"]
+__all__ = [
+    "OPERATIONS",
+    "EnvelopeOnly",
+    "Listed",
+    "Operation",
+    "Paged",
+    "Single",
+    "count_problem",
+    "expected_items",
+    "pages_for",
+]
 
 READ, TICKET, CREATE, MUTATE = "read", "ticket", "create", "mutate"
 
@@ -54,53 +64,145 @@ READ, TICKET, CREATE, MUTATE = "read", "ticket", "create", "mutate"
 
 
 def _dig(body: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path``: ``None`` where it, or an empty wrapper around it, is absent.
+
+    A list met one level early is the list itself (a body that leaves out the item
+    wrapper). A string, number or boolean where an object belongs is refused: it is not
+    an empty list, and taking it for one would lose every item silently.
+    """
     value: Any = body
-    for key in path:
+    for depth, key in enumerate(path):
+        if value is None or value == "" or isinstance(value, list):
+            return value
         if not isinstance(value, Mapping):
-            return None
+            where = ".".join(path[:depth])
+            raise DecodeProblem(f"{where} is {_preview(value)}, not an object")
         value = get_key(value, key)
     return value
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 Asked = tuple[int, int] | None
 
 
+def pages_for(total: int, page_size: int) -> int:
+    """How many pages ``total`` items fill at ``page_size`` a page.
+
+    >>> pages_for(0, 100), pages_for(100, 100), pages_for(101, 100)
+    (0, 1, 2)
+    """
+    return -(-total // page_size) if page_size > 0 else 0
+
+
+def expected_items(total: int, page: int, page_size: int) -> int:
+    """How many items page ``page`` holds when the list has ``total`` items: ``page_size``
+    inside the list, fewer on the last page, none past the end.
+
+    >>> expected_items(250, 1, 100), expected_items(250, 3, 100), expected_items(250, 4, 100)
+    (100, 50, 0)
+    """
+    return max(0, min(page_size, total - (page - 1) * page_size))
+
+
 @attrs.frozen
 class Paged:
-    """A paged list: items at ``path``, paging keys at the top level."""
+    """A paged list: items at ``path``, paging keys at the top level.
+
+    Which page an answer is, and where the list ends, come from the page and page size
+    the request asked for and the answer's ``Total``; an answer's ``PageCount`` is checked
+    but never trusted (it can under-report), and an echoed ``PageSize`` other than the one
+    asked for is refused.
+    """
 
     item: type[Any]
     path: tuple[str, ...]
     max_page_size: int
     max_offset: int | None = None  # CurrentPage * PageSize limit, where documented
-    id_field: str = ""
+    id_field: str = ""  # what tells two items apart: a harvest yields each once by it
     partition_by: str = ""  # a filter argument that splits a list deeper than max_offset
     partitions: tuple[Any, ...] = ()  # ... and the values that together cover the list
+    unpaged_by: str = ""  # an argument with which the service ignores paging altogether
 
     def decode(
-        self, body: Mapping[str, Any], request_id: str | None, asked: Asked = None
+        self,
+        body: Mapping[str, Any],
+        request_id: str | None,
+        asked: Asked = None,
+        *,
+        paging_ignored: bool = False,
     ) -> Page[Any]:
         """Build the ``Page`` of ``body``.
 
         ``asked`` (page, page size of the request) stands in for a ``CurrentPage`` or
-        ``PageSize`` the body leaves out; ``Total`` is required.
+        ``PageSize`` the body leaves out, and is what the answer is checked against;
+        ``Total`` is required. Raises ``DecodeProblem`` for an answer that contradicts
+        itself or the request. Whether the page holds as many items as ``Total`` says is
+        left to ``count_problem``: in a harvest that is a sign of a moving list, not
+        necessarily a broken answer. ``paging_ignored``: the request made the service
+        ignore paging (``unpaged_by``), so there is nothing to check the answer against.
         """
+        container = get_key(body, self.path[0])
         items = structure(_dig(body, self.path), list[self.item])  # type: ignore[name-defined]
-        asked_page, asked_size = asked or (None, None)
         total = _paging_int(body, "Total")
+        asked_page, asked_size = asked or (None, None)
         page_size = _paging_int(body, "PageSize", asked_size)
         current = _paging_int(body, "CurrentPage", asked_page)
-        derived = -(-total // page_size) if page_size else 0
-        if get_key(body, "PageCount") is None:
-            page_count = derived
-        else:
-            page_count = _paging_int(body, "PageCount")
-            # An absurd PageCount would send a harvest after pages that cannot exist.
-            if page_size and page_count > derived + 1:
+        page_count = pages_for(total, page_size)
+        if paging_ignored:
+            return Page(items, total, page_count, current, page_size, request_id)
+        if get_key(body, "PageCount") is not None:
+            reported = _paging_int(body, "PageCount")
+            # Fewer pages than Total fills is harmless (the end is found from Total); more
+            # would mean items beyond Total, or an absurd count to chase.
+            if page_size and reported > page_count + 1:
                 raise DecodeProblem(
-                    f"PageCount {page_count} does not fit Total {total} at PageSize {page_size}"
+                    f"PageCount {reported} does not fit Total {total} at PageSize {page_size}"
                 )
+        if asked_page is None or asked_size is None:
+            return Page(items, total, page_count, current, page_size, request_id)
+        if page_size != asked_size:
+            # The offsets of every page would be someone else's guess.
+            raise DecodeProblem(
+                f"asked for {asked_size} items a page, the answer says PageSize {page_size}"
+            )
+        if asked_page > page_count:
+            # Past the end an answer may echo any page number: it has no items to lose.
+            return Page(items, total, page_count, asked_page, page_size, request_id)
+        if current != asked_page:
+            # A proxy or cache serving another page would silently skip items.
+            raise DecodeProblem(f"asked for page {asked_page}, the answer is page {current}")
+        if container is None:
+            raise DecodeProblem(
+                f"the answer has no {'.'.join(self.path)} list, but Total {total} means "
+                f"page {current} holds {expected_items(total, current, page_size)} items"
+            )
         return Page(items, total, page_count, current, page_size, request_id)
+
+
+def count_problem(page: Page[Any]) -> str | None:
+    """What is wrong with how many items ``page`` holds, given its ``Total``; ``None``
+    when the count is what ``Total`` and the page size make it.
+
+    >>> count_problem(Page(["a"], total=250, page_count=3, current_page=3, page_size=100))
+    'page 3 holds 1 items, but Total 250 at 100 a page means 50'
+    """
+    held, number = len(page.items), page.current_page
+    expected = expected_items(page.total, number, page.page_size)
+    if held == expected:
+        return None
+    if number > page.page_count:
+        return (
+            f"page {number} lies past the end of Total {page.total} at {page.page_size} a "
+            f"page, yet holds {held} items"
+        )
+    return (
+        f"page {number} holds {held} items, but Total {page.total} at {page.page_size} a "
+        f"page means {expected}"
+    )
 
 
 _MAX_PAGING_VALUE = 10**9
@@ -134,10 +236,15 @@ class Listed:
 
 @attrs.frozen
 class Single:
-    """One struct at ``path`` (``Data`` or ``FirmwareInfo``)."""
+    """One struct at ``path`` (``Data`` or ``FirmwareInfo``).
+
+    ``identity`` names the field a create's answer must fill (the new resource's id): an
+    answer without it says nothing about whether the resource exists.
+    """
 
     model: type[Any]
     path: tuple[str, ...]
+    identity: str = ""
 
     def decode(self, body: Mapping[str, Any], request_id: str | None, asked: Asked = None) -> Any:
         """Return the model in ``body``, with the request id when the model has one."""
@@ -302,7 +409,7 @@ _JOB_COMMON = (
     Enum_("DownloadProtocol", DownloadProtocol),
     _TAGS,
 )
-_CREATED_JOB = Single(CreatedJob, ("Data",))
+_CREATED_JOB = Single(CreatedJob, ("Data",), identity="job_id")
 _JOBS = ("Data", "SimpleOTAJobInfo")
 _TASKS = ("Data", "SimpleOTATaskInfo")
 _CHECK_JOBS = (
@@ -341,7 +448,7 @@ OPERATIONS: dict[str, Operation] = dict(
             Operation(
                 "CreateOTAFirmware",
                 CREATE,
-                Single(CreatedFirmware, ("Data",)),
+                Single(CreatedFirmware, ("Data",), identity="firmware_id"),
                 (
                     Str("FirmwareName", required=True, max_len=40),
                     Str("DestVersion", required=True, max_len=64),
@@ -543,6 +650,7 @@ OPERATIONS: dict[str, Operation] = dict(
                     id_field="task_id",
                     partition_by="task_status",
                     partitions=tuple(TaskStatus),
+                    unpaged_by="device_names",
                 ),
                 (
                     Str("JobId", required=True),
@@ -686,7 +794,13 @@ OPERATIONS: dict[str, Operation] = dict(
             Operation(
                 "ListOTAModuleVersionsByDevice",
                 READ,
-                Paged(OTAModuleVersion, ("Data", "SimpleOTAModuleInfo"), 200),
+                # One version per module on one device: the module names the item.
+                Paged(
+                    OTAModuleVersion,
+                    ("Data", "SimpleOTAModuleInfo"),
+                    200,
+                    id_field="module_name",
+                ),
                 (Str("IotId"), Str("ProductKey"), Str("DeviceName")),
                 checks=(_device,),
             )

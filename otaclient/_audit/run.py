@@ -202,6 +202,7 @@ class _Audit:
             tasks = self._harvest("tasks", "ListOTATaskByJob", {"job_id": str(tally.job.job_id)})
             async for task in tasks:
                 tally.add(task)
+                self.tracker.items += 1  # per task yielded: a page may be read twice
         except ListTooDeepError:
             tally.complete = False  # reported per job; the rest of the audit goes on
         finally:
@@ -215,19 +216,19 @@ class _Audit:
         self.tracker.list_started(kind)
         sized = False
 
-        def on_page(page: Page[Any]) -> None:
+        def on_plan(pages: int) -> None:
+            # The harvest's first plan sizes the list; re-reads and split parts add to it.
             nonlocal sized
-            if page.current_page == 1:
-                # A list's first page sizes it; a deep list split by status has several.
-                pages = max(1, page.page_count)
-                if sized:
-                    self.tracker.list_resized(kind, pages)
-                else:
-                    self.tracker.list_sized(kind, pages)
-                    sized = True
-            self.tracker.page_done(len(page.items) if kind == "tasks" else 0)
+            if sized:
+                self.tracker.list_resized(kind, pages)
+            else:
+                self.tracker.list_sized(kind, pages)
+                sized = True
 
-        return self.client._iterate(action, arguments, on_page)
+        def on_page(page: Page[Any]) -> None:
+            self.tracker.page_done()
+
+        return self.client._iterate(action, arguments, on_page, on_plan=on_plan)
 
     # ------------------------------------------------------------------ the result
 

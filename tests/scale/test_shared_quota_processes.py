@@ -65,12 +65,12 @@ async def test_three_processes_on_one_key_run_at_the_cap_without_throttling(
         ids = [line for line in output.splitlines() if not line.startswith("elapsed")]
         assert sorted(ids) == sorted(sim.fleet.task_ids(job))  # every task, once
     requests = sim.stats.accepted
-    assert requests == 30  # 3 jobs x 10 pages of 20
+    assert requests == 33  # 3 jobs x 10 pages of 20, and page 1 read again to close each
     # The limiter grants slots; the server counts arrivals. On a loaded 2-core machine a
     # process can be descheduled between the two for longer than the 2% spacing margin,
     # so one throttle (retried, and every item still arrives once) is tolerated here.
     assert sim.stats.throttled <= 1
-    # 30 requests at 10/s need at least 2.9 s, after the 3 s start-up barrier.
+    # 33 requests at 10/s need at least 3.2 s, after the 3 s start-up barrier.
     assert 5.9 <= elapsed < 20
     busiest = max(float(out.rsplit("elapsed ", 1)[1]) for out in outputs)
-    assert 30 / busiest >= 8.0  # together the workers ran close to the 10/s cap
+    assert 33 / busiest >= 8.0  # together the workers ran close to the 10/s cap

@@ -92,8 +92,12 @@ def ok_body(**fields: Any) -> dict[str, Any]:
 
 
 def empty_page(request: httpx.Request) -> httpx.Response:
-    """An empty page of whatever page was asked for (or a bare envelope for unpaged actions)."""
+    """An empty page of whatever page was asked for, a new id for a create, or a bare
+    envelope for the other unpaged actions."""
     query = query_of(request)
+    if query["Action"].startswith("Create"):
+        # A create's answer carries the new id; one without it is an unknown outcome.
+        return httpx.Response(200, json=ok_body(Data={"JobId": "j-new", "FirmwareId": "f-new"}))
     if "PageSize" not in query:
         return httpx.Response(200, json=ok_body(Data={}))
     return httpx.Response(

@@ -31,20 +31,30 @@ def _utc(*parts: int) -> datetime:
     return datetime(*parts).replace(tzinfo=UTC)  # type: ignore[arg-type]
 
 
+# The seed fixtures answer requests of PageSize=10: a page size other than the one asked
+# for is refused, so the helpers ask for that one.
+FIXTURE_PAGE_SIZE = 10
+
+
 async def _list_firmware(body: bytes | dict[str, Any]) -> Page[Firmware]:
     async with make_client(serve(body)) as client:
-        return await client.list_ota_firmware()
+        return await client.list_ota_firmware(page_size=FIXTURE_PAGE_SIZE)
 
 
 async def _jobs_by_firmware(body: bytes | dict[str, Any]) -> Page[OTAJob]:
     async with make_client(serve(body)) as client:
-        return await client.list_ota_job_by_firmware(firmware_id="125")
+        return await client.list_ota_job_by_firmware(firmware_id="125", page_size=FIXTURE_PAGE_SIZE)
 
 
-async def _jobs_by_device(body: bytes | dict[str, Any], fmt: str = "json") -> Page[OTAJob]:
+async def _jobs_by_device(
+    body: bytes | dict[str, Any], fmt: str = "json", page_size: int = FIXTURE_PAGE_SIZE
+) -> Page[OTAJob]:
     async with make_client(serve(body), response_format=fmt) as client:
         return await client.list_ota_job_by_device(
-            firmware_id="FJFx8JzpnhpIsKftRjjm03****", product_key="a19mzPZ****", device_name="light"
+            firmware_id="FJFx8JzpnhpIsKftRjjm03****",
+            product_key="a19mzPZ****",
+            device_name="light",
+            page_size=page_size,
         )
 
 
@@ -375,7 +385,7 @@ async def test_an_empty_page_decodes_to_no_items() -> None:
         "CurrentPage": 1,
         "Data": {"SimpleOTAJobInfo": []},
     }
-    page = await _jobs_by_device(body)
+    page = await _jobs_by_device(body, page_size=100)
     assert (page.items, page.total) == ([], 0)
 
 
@@ -385,7 +395,7 @@ async def test_an_empty_xml_list_decodes_to_no_items() -> None:
         b"<Total>0</Total><PageSize>100</PageSize><PageCount>0</PageCount>"
         b"<CurrentPage>1</CurrentPage><Data></Data></ListOTAJobByDeviceResponse>"
     )
-    page = await _jobs_by_device(xml, "xml")
+    page = await _jobs_by_device(xml, "xml", page_size=100)
     assert (page.items, page.total, page.page_count) == ([], 0, 0)
 
 
@@ -393,6 +403,7 @@ async def test_page_count_is_derived_when_the_body_leaves_it_out() -> None:
     body = fixture_json("seed004_list_ota_job_by_device.json")
     del body["PageCount"]
     body.update(Total=25, PageSize=10)
+    body["Data"]["SimpleOTAJobInfo"] *= 10  # a full first page, as Total 25 says
     page = await _jobs_by_device(body)
     assert page.page_count == 3
 
