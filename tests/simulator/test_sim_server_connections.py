@@ -1,4 +1,5 @@
-"""The simulator's HTTP server closes connections that do not send a whole request in time.
+"""How the simulator's HTTP server treats connections: a deadline for each request to arrive
+whole (slowloris), and TCP_NODELAY on every accepted socket.
 
 Real sockets on 127.0.0.1 and real time: the server's timeout is half a second and every
 bound below leaves seconds of room, so a loaded machine is late but never wrong.
@@ -6,6 +7,8 @@ bound below leaves seconds of room, so a loaded machine is late but never wrong.
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
 
 import anyio
@@ -15,6 +18,7 @@ from anyio.abc import SocketStream
 from simhelpers import ANCHOR_MS, SimClient
 
 from otaclient.simulator import FleetSpec, Simulator, SimulatorConfig, running_server
+from otaclient.simulator.server import _bind
 
 pytestmark = pytest.mark.anyio
 
@@ -165,3 +169,26 @@ async def test_a_request_timeout_that_is_not_a_positive_number_is_refused(bad: o
     with pytest.raises(ValueError, match="request_timeout"):
         async with running_server(_app(), port=0, request_timeout=bad):  # type: ignore[arg-type]
             pass
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_listening_socket_makes_asyncio_set_tcp_nodelay_on_accepted_ones(
+    anyio_backend: str,
+) -> None:
+    # Without TCP_NODELAY every answer (headers, then body) waits 40 ms for a delayed ACK;
+    # asyncio sets it only on sockets whose proto says TCP, which _bind sees to.
+    sock = _bind("127.0.0.1", 0)
+    nodelay: list[int] = []
+    accepted = anyio.Event()
+
+    class Record(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            conn = transport.get_extra_info("socket")
+            nodelay.append(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            accepted.set()
+
+    server = await asyncio.get_running_loop().create_server(Record, sock=sock)
+    async with server, await anyio.connect_tcp("127.0.0.1", sock.getsockname()[1]):
+        with anyio.fail_after(LATE):
+            await accepted.wait()
+    assert nodelay == [1]
