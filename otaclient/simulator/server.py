@@ -86,8 +86,8 @@ class _Server(uvicorn.Server):
             self._on_start()
 
 
-DEFAULT_REQUEST_TIMEOUT = 10.0
-"""Seconds a client has to send a whole request, from its first byte (or from connecting)."""
+# Seconds a client has to send a whole request, from its first byte (or from connecting).
+_REQUEST_TIMEOUT = 10.0
 
 # The client's states in which a request is still on its way to us.
 _RECEIVING = (h11.IDLE, h11.SEND_BODY)
@@ -96,7 +96,7 @@ _RECEIVING = (h11.IDLE, h11.SEND_BODY)
 class _DeadlineH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, with a deadline for each request to arrive whole."""
 
-    request_timeout = DEFAULT_REQUEST_TIMEOUT
+    request_timeout = _REQUEST_TIMEOUT
     _deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -146,7 +146,7 @@ def _make_server(
     app: Simulator,
     log_level: str,
     on_start: Callable[[], object] | None,
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    request_timeout: float = _REQUEST_TIMEOUT,
 ) -> _Server:
     logging.getLogger("uvicorn.error").addFilter(_FILTER)
     config = uvicorn.Config(
@@ -173,11 +173,12 @@ async def serve(
     *,
     on_start: OnStart | None = None,
     log_level: str = "warning",
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    request_timeout: float = _REQUEST_TIMEOUT,
 ) -> None:
     """Serve ``app`` in the running asyncio loop until cancelled or told to exit.
 
     ``on_start`` receives the base URL (with the real port when ``port=0``).
+    ``request_timeout``: seconds a client has to send each request whole (see above).
     """
     _check_request_timeout(request_timeout)
     sock = _bind(host, port)
@@ -197,13 +198,14 @@ def run(
     *,
     on_start: OnStart | None = None,
     log_level: str = "warning",
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    request_timeout: float = _REQUEST_TIMEOUT,
 ) -> None:
     """Serve a simulator (built from ``config``, or the given app) until interrupted.
 
     Blocks; returns normally after Ctrl-C / SIGTERM once uvicorn has shut down. Prints
     nothing itself: ``on_start(base_url)`` is called once the socket listens, so the
-    command line can print the endpoint and credentials.
+    command line can print the endpoint and credentials. ``request_timeout``: seconds a
+    client has to send each request whole (see above).
     """
     app = _as_app(config)
     _check_request_timeout(request_timeout)
@@ -260,7 +262,7 @@ async def running_server(
     port: int = 0,
     *,
     log_level: str = "warning",
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    request_timeout: float = _REQUEST_TIMEOUT,
 ) -> AsyncIterator[str]:
     """Run a simulator over HTTP in a background thread; yield its base URL.
 
@@ -269,6 +271,7 @@ async def running_server(
     ...         print(base_url)                        # http://127.0.0.1:54321
 
     Works under asyncio and trio: uvicorn gets its own thread and asyncio loop.
+    ``request_timeout``: seconds a client has to send each request whole (see above).
     """
     runner = _ThreadedServer(_as_app(app), host, port, log_level, request_timeout)
     await anyio.to_thread.run_sync(runner.start)
