@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 import anyio
 
@@ -57,6 +57,26 @@ class Unlimited:
         return "Unlimited()"
 
 
+def _is_number(value: object) -> TypeGuard[float]:
+    # bool is an int subclass, but True is never a meaningful rate or duration.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_positive(name: str, value: object) -> None:
+    if not (_is_number(value) and value > 0):
+        raise ValidationError(f"{name} must be a positive finite number, got {value!r}")
+
+
+def _check_count(name: str, value: object) -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        raise ValidationError(f"{name} must be an integer of at least 1, got {value!r}")
+
+
+def _check_clock(name: str, clock: object) -> None:
+    if clock is not None and not callable(clock):
+        raise ValidationError(f"{name} must be a function returning seconds, got {clock!r}")
+
+
 class TokenBucket:
     """A token bucket of ``rate`` tokens per second holding at most ``burst`` tokens.
 
@@ -65,7 +85,9 @@ class TokenBucket:
     10.0
 
     Pass the same bucket to every ``OTAClient`` that uses one account in this process.
-    ``adaptive=False`` keeps the rate fixed even when the service throttles.
+    ``adaptive=False`` keeps the rate fixed even when the service throttles. Options are
+    checked here, not at the first throttle: a rate, ``recovery_seconds`` or
+    ``min_fraction`` that is not a finite number in range raises ``ValidationError``.
     """
 
     def __init__(
@@ -78,10 +100,16 @@ class TokenBucket:
         min_fraction: float = 0.1,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
-            raise ValidationError(f"rate must be a positive number of requests/s, got {rate!r}")
-        if not isinstance(burst, int) or burst < 1:
-            raise ValidationError(f"burst must be an integer >= 1, got {burst!r}")
+        _check_positive("TokenBucket rate (requests per second)", rate)
+        _check_count("TokenBucket burst", burst)
+        if not isinstance(adaptive, bool):
+            raise ValidationError(f"TokenBucket adaptive must be True or False, got {adaptive!r}")
+        _check_positive("TokenBucket recovery_seconds", recovery_seconds)
+        if not (_is_number(min_fraction) and 0 < min_fraction <= 1):
+            raise ValidationError(
+                f"TokenBucket min_fraction must be a number in (0, 1], got {min_fraction!r}"
+            )
+        _check_clock("TokenBucket clock", clock)
         self._rate = float(rate)
         self._burst = burst
         self._adaptive = adaptive
@@ -194,8 +222,30 @@ class PerActionLimiter:
         overall: RateLimiter | float | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self._quotas = dict(quotas or {})
-        self._default = default
+        if quotas is not None and not isinstance(quotas, Mapping):
+            raise ValidationError(
+                f"PerActionLimiter quotas must map action names to requests per second, "
+                f"got {type(quotas).__name__}"
+            )
+        for action, quota in (quotas or {}).items():
+            if not (isinstance(action, str) and action):
+                raise ValidationError(
+                    f"PerActionLimiter quotas must be keyed by action name, got {action!r}"
+                )
+            _check_positive(f"PerActionLimiter quota of {action}", quota)
+        _check_positive("PerActionLimiter default (requests per second)", default)
+        if isinstance(overall, bool) or not (
+            overall is None or isinstance(overall, int | float | RateLimiter)
+        ):
+            raise ValidationError(
+                "PerActionLimiter overall must be a rate in requests per second or a limiter "
+                f"(with acquire and report_throttled), got {overall!r}"
+            )
+        if isinstance(overall, int | float):
+            _check_positive("PerActionLimiter overall (requests per second)", overall)
+        _check_clock("PerActionLimiter clock", clock)
+        self._quotas = {action: float(quota) for action, quota in (quotas or {}).items()}
+        self._default = float(default)
         self._clock = clock
         self._buckets: dict[str, TokenBucket] = {}
         if isinstance(overall, int | float):

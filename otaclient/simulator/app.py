@@ -30,7 +30,7 @@ from .generate import build_fleet
 from .params import Params
 from .quota import QuotaGate
 from .render import camel_keys, render_json, render_xml
-from .stats import SimulatorStats
+from .stats import Arrival, SimulatorStats
 
 __all__ = ["Simulator"]
 
@@ -263,7 +263,11 @@ class Simulator:
             return self._gateway_error(request, request_id, error)
         action = verified.action
         # Quota is counted on arrival, before any latency; a refused request is not counted.
-        if not self._quota.admit(verified.access_key_id, action, cfg.clock()):
+        now = cfg.clock()
+        admitted = self._quota.admit(verified.access_key_id, action, now)
+        if cfg.record_arrivals:
+            stats.arrivals.append(Arrival(now, action, throttled=not admitted))
+        if not admitted:
             stats.throttled += 1
             stats.throttled_per_action[action] += 1
             throttle = GatewayError(503, "Throttling.User", _THROTTLE_MESSAGE)

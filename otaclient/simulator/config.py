@@ -189,6 +189,8 @@ class SimulatorConfig:
       some completed jobs in job lists, ``VERFIY_FIRMWARE``).
     * ``retry_after_header``: add ``x-acs-retry-after: 1`` to throttling answers (the tea SDK
       then raises its ThrottlingException instead of a ServerException).
+    * ``record_arrivals``: keep every request's arrival at the quota check in
+      ``stats.arrivals`` (time, action, throttled), to measure rates from the server's side.
     """
 
     seed: int = 0
@@ -209,6 +211,7 @@ class SimulatorConfig:
     odd_enum_values: bool = True
     retry_after_header: bool = False
     max_body_bytes: int = 1 << 20
+    record_arrivals: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.dialect not in ("aliyun", "tuya"):

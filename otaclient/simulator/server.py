@@ -10,10 +10,16 @@
 
 The listening socket is bound before uvicorn starts, so ``port=0`` works and the actual
 port is known at once.
+
+Every request must arrive whole (request line, headers and body) within ``request_timeout``
+seconds (default 10) of its first byte, and a new connection must send one that soon: a
+connection that sends nothing, half a request line, or trickles bytes to keep itself alive
+(slowloris) is closed. uvicorn by itself only times out idle kept-alive connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -23,7 +29,9 @@ from collections.abc import AsyncIterator, Callable
 
 import anyio
 import anyio.to_thread
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import Simulator
 from .cloud import CloudStandIn
@@ -84,13 +92,74 @@ class _Server(uvicorn.Server):
             self._on_start()
 
 
-def _make_server(app: App, log_level: str, on_start: Callable[[], object] | None) -> _Server:
+# Seconds a client has to send a whole request, from its first byte (or from connecting).
+_REQUEST_TIMEOUT = 10.0
+
+# The client's states in which a request is still on its way to us.
+_RECEIVING = (h11.IDLE, h11.SEND_BODY)
+
+
+class _DeadlineH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, with a deadline for each request to arrive whole."""
+
+    request_timeout = _REQUEST_TIMEOUT
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None and self.conn.their_state is h11.IDLE:
+            self._arm()  # the first byte of the next request on a kept-alive connection
+        super().data_received(data)
+        if self.conn.their_state not in _RECEIVING:
+            self._disarm()  # the request is complete (or the connection is done)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._deadline = self.loop.call_later(self.request_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _check_request_timeout(request_timeout: float) -> None:
+    # Before the socket is bound, so that a bad value leaks nothing.
+    if isinstance(request_timeout, bool) or not (
+        isinstance(request_timeout, int | float) and 0 < request_timeout < float("inf")
+    ):
+        raise ValueError(f"request_timeout must be a positive number, got {request_timeout!r}")
+
+
+def _protocol(request_timeout: float) -> type[asyncio.Protocol]:
+    return type(
+        "DeadlineH11Protocol", (_DeadlineH11Protocol,), {"request_timeout": request_timeout}
+    )
+
+
+def _make_server(
+    app: App,
+    log_level: str,
+    on_start: Callable[[], object] | None,
+    request_timeout: float = _REQUEST_TIMEOUT,
+) -> _Server:
     logging.getLogger("uvicorn.error").addFilter(_FILTER)
     config = uvicorn.Config(
         app,
         log_level=log_level,
         access_log=False,
-        http="h11",
+        http=_protocol(request_timeout),
         lifespan="off",
         timeout_graceful_shutdown=2,
     )
@@ -110,14 +179,18 @@ async def serve(
     *,
     on_start: OnStart | None = None,
     log_level: str = "warning",
+    request_timeout: float = _REQUEST_TIMEOUT,
 ) -> None:
     """Serve ``app`` in the running asyncio loop until cancelled or told to exit.
 
     ``on_start`` receives the base URL (with the real port when ``port=0``).
+    ``request_timeout``: seconds a client has to send each request whole (see above).
     """
+    _check_request_timeout(request_timeout)
     sock = _bind(host, port)
     url = _base_url(sock)
-    server = _make_server(app, log_level, None if on_start is None else (lambda: on_start(url)))
+    notify = None if on_start is None else (lambda: on_start(url))
+    server = _make_server(app, log_level, notify, request_timeout)
     try:
         await server.serve(sockets=[sock])
     finally:
@@ -131,17 +204,21 @@ def run(
     *,
     on_start: OnStart | None = None,
     log_level: str = "warning",
+    request_timeout: float = _REQUEST_TIMEOUT,
 ) -> None:
     """Serve a simulator (built from ``config``, or the given app) until interrupted.
 
     Blocks; returns normally after Ctrl-C / SIGTERM once uvicorn has shut down. Prints
     nothing itself: ``on_start(base_url)`` is called once the socket listens, so the
-    command line can print the endpoint and credentials.
+    command line can print the endpoint and credentials. ``request_timeout``: seconds a
+    client has to send each request whole (see above).
     """
     app = _as_app(config)
+    _check_request_timeout(request_timeout)
     sock = _bind(host, port)
     url = _base_url(sock)
-    server = _make_server(app, log_level, None if on_start is None else (lambda: on_start(url)))
+    notify = None if on_start is None else (lambda: on_start(url))
+    server = _make_server(app, log_level, notify, request_timeout)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -151,10 +228,13 @@ def run(
 
 
 class _ThreadedServer:
-    def __init__(self, app: App, host: str, port: int, log_level: str) -> None:
+    def __init__(
+        self, app: App, host: str, port: int, log_level: str, request_timeout: float
+    ) -> None:
+        _check_request_timeout(request_timeout)
         self.sock = _bind(host, port)
         self.base_url = _base_url(self.sock)
-        self.server = _make_server(app, log_level, None)
+        self.server = _make_server(app, log_level, None, request_timeout)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._main, name="otaclient-simulator", daemon=True)
 
@@ -188,6 +268,7 @@ async def running_server(
     port: int = 0,
     *,
     log_level: str = "warning",
+    request_timeout: float = _REQUEST_TIMEOUT,
 ) -> AsyncIterator[str]:
     """Run a simulator over HTTP in a background thread; yield its base URL.
 
@@ -196,8 +277,9 @@ async def running_server(
     ...         print(base_url)                        # http://127.0.0.1:54321
 
     Works under asyncio and trio: uvicorn gets its own thread and asyncio loop.
+    ``request_timeout``: seconds a client has to send each request whole (see above).
     """
-    runner = _ThreadedServer(_as_app(app), host, port, log_level)
+    runner = _ThreadedServer(_as_app(app), host, port, log_level, request_timeout)
     await anyio.to_thread.run_sync(runner.start)
     try:
         yield runner.base_url

@@ -7,7 +7,18 @@ from typing import Any
 
 import attrs
 
-__all__ = ["SimulatorStats"]
+__all__ = ["Arrival", "SimulatorStats"]
+
+
+@attrs.frozen
+class Arrival:
+    """One request that reached the quota check (``SimulatorConfig(record_arrivals=True)``)."""
+
+    at: float
+    """The simulator's ``clock`` when the quota judged it: the time its windows count."""
+    action: str
+    throttled: bool
+    """Refused for flow control (``Throttling.User``) rather than accepted."""
 
 
 @attrs.define
@@ -22,7 +33,10 @@ class SimulatorStats:
     * ``per_action`` / ``throttled_per_action``: by action name;
     * ``errors_by_code``: every error answer (gateway or business) by code;
     * ``faults``: injected faults by kind (``http_500``, ``http_503``, ``system_error``,
-      ``drop``, ``truncate``).
+      ``drop``, ``truncate``);
+    * ``arrivals``: with ``SimulatorConfig(record_arrivals=True)``, every request that
+      reached the quota check, in order (:class:`Arrival`), to measure a client's rate
+      from the server's side. Off by default: a long-running server would keep them all.
     """
 
     requests: int = 0
@@ -34,6 +48,7 @@ class SimulatorStats:
     throttled_per_action: Counter[str] = attrs.field(factory=Counter)
     errors_by_code: Counter[str] = attrs.field(factory=Counter)
     faults: Counter[str] = attrs.field(factory=Counter)
+    arrivals: list[Arrival] = attrs.field(factory=list)
 
     @property
     def faults_injected(self) -> int:
@@ -62,3 +77,4 @@ class SimulatorStats:
         self.throttled_per_action.clear()
         self.errors_by_code.clear()
         self.faults.clear()
+        self.arrivals.clear()

@@ -44,7 +44,10 @@ async def test_two_limiters_on_one_key_share_one_rate(redis_url: str) -> None:
     elapsed = time.monotonic() - started
     await first.aclose()
     await second.aclose()
-    assert _max_in_window(stamps) <= 20
+    # The slots are 51 ms apart in Redis; these stamps are taken when each sleeper wakes,
+    # and a wake-up late by more than the 2% margin (20 ms a second) on a loaded machine
+    # can put a 21st into one window. Two schedules instead of one would put 40 there.
+    assert _max_in_window(stamps) <= 21
     assert elapsed >= 39 / 20 * 0.98  # 40 grants at 20/s, one schedule for both
 
 

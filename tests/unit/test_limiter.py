@@ -10,7 +10,14 @@ import anyio
 import httpx
 import pytest
 
-from otaclient import RateLimiter, TokenBucket, Unlimited, ValidationError
+from otaclient import (
+    OTAClient,
+    PerActionLimiter,
+    RateLimiter,
+    TokenBucket,
+    Unlimited,
+    ValidationError,
+)
 
 from ._helpers import Recorder, make_client
 from ._virtual_time import BACKENDS, virtual_time_backend
@@ -149,6 +156,26 @@ async def test_a_waiter_cancelled_in_the_queue_takes_no_token() -> None:
     assert granted["last"] == pytest.approx(0.2, abs=SLACK)
 
 
+async def test_a_late_wake_up_does_not_let_the_next_grants_catch_up_in_a_burst() -> None:
+    # The injected clock jumps 5 s ahead while the second waiter sleeps: as if the process
+    # was descheduled. The slots it "missed" must not be handed out back to back afterwards.
+    offset = [0.0]
+    bucket = TokenBucket(10.0, clock=lambda: anyio.current_time() + offset[0])
+    await bucket.acquire()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(bucket.acquire)
+        await anyio.sleep(0.05)  # the waiter sleeps towards its slot at 0.1
+        offset[0] = 5.0
+    woke = anyio.current_time()
+    times = [woke]
+    for _ in range(3):
+        await bucket.acquire()
+        times.append(anyio.current_time())
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps == pytest.approx([0.1 * SPACING] * 3, abs=SLACK)
+    assert bucket.granted == 5
+
+
 # --------------------------------------------------------------------------- throttling
 
 
@@ -247,15 +274,189 @@ def test_both_limiters_satisfy_the_protocol() -> None:
     assert isinstance(Unlimited(), RateLimiter)
 
 
-@pytest.mark.parametrize("rate", [0, -1, math.inf, math.nan])
-def test_a_bucket_refuses_a_rate_that_is_not_positive_and_finite(rate: float) -> None:
-    with pytest.raises(ValidationError):
+# --------------------------------------------------------------------------- options
+
+_NOT_POSITIVE = [0, -1, math.inf, -math.inf, math.nan, True, "10", None]
+
+
+@pytest.mark.parametrize("rate", _NOT_POSITIVE)
+def test_a_bucket_refuses_a_rate_that_is_not_a_positive_finite_number(rate: Any) -> None:
+    with pytest.raises(ValidationError, match="rate"):
         TokenBucket(rate)
 
 
-def test_a_bucket_refuses_a_burst_below_one() -> None:
-    with pytest.raises(ValidationError):
-        TokenBucket(10.0, burst=0)
+@pytest.mark.parametrize("burst", [0, -1, 1.5, math.nan, math.inf, True, "2", None])
+def test_a_bucket_refuses_a_burst_that_is_not_an_integer_of_at_least_one(burst: Any) -> None:
+    with pytest.raises(ValidationError, match="burst"):
+        TokenBucket(10.0, burst=burst)
+
+
+@pytest.mark.parametrize("seconds", _NOT_POSITIVE)
+def test_a_bucket_refuses_recovery_seconds_that_are_not_positive_and_finite(
+    seconds: Any,
+) -> None:
+    with pytest.raises(ValidationError, match="recovery_seconds"):
+        TokenBucket(10.0, recovery_seconds=seconds)
+
+
+@pytest.mark.parametrize("fraction", [0, -0.1, 1.5, math.inf, math.nan, True, "0.1", None])
+def test_a_bucket_refuses_a_min_fraction_outside_zero_to_one(fraction: Any) -> None:
+    with pytest.raises(ValidationError, match="min_fraction"):
+        TokenBucket(10.0, min_fraction=fraction)
+
+
+@pytest.mark.parametrize("adaptive", [1, 0, "yes", None])
+def test_a_bucket_refuses_an_adaptive_flag_that_is_not_a_bool(adaptive: Any) -> None:
+    with pytest.raises(ValidationError, match="adaptive"):
+        TokenBucket(10.0, adaptive=adaptive)
+
+
+def test_a_bucket_refuses_a_clock_that_cannot_be_called() -> None:
+    with pytest.raises(ValidationError, match="clock"):
+        TokenBucket(10.0, clock=1.0)  # type: ignore[arg-type]
+
+
+async def test_a_bucket_with_a_tiny_recovery_time_survives_throttling() -> None:
+    # recovery_seconds=0 used to pass construction and divide by zero here.
+    bucket = TokenBucket(10.0, recovery_seconds=1e-9)
+    await bucket.acquire()
+    bucket.report_throttled()
+    await bucket.acquire()
+    assert bucket.granted == 2
+
+
+@pytest.mark.parametrize("edge", [1, 1.0, 1e-6])
+def test_a_bucket_accepts_a_min_fraction_up_to_one(edge: float) -> None:
+    assert TokenBucket(10, min_fraction=edge, burst=3, adaptive=False).rate == 10.0
+
+
+# --------------------------------------------------------------------------- PerActionLimiter
+
+
+async def _sequential_grants(limiter: PerActionLimiter, action: str, count: int) -> list[float]:
+    times: list[float] = []
+    for _ in range(count):
+        await limiter.acquire(action)
+        times.append(anyio.current_time())
+    return times
+
+
+async def test_each_action_runs_at_its_own_quota() -> None:
+    limiter = PerActionLimiter({"Fast": 20.0, "Slow": 5.0})
+    results: dict[str, list[float]] = {}
+
+    async def run(action: str) -> None:
+        results[action] = await _sequential_grants(limiter, action, 40)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "Fast")
+        tg.start_soon(run, "Slow")
+    assert _most_in_any_window(results["Fast"]) == 20
+    assert _most_in_any_window(results["Slow"]) == 5
+    # 40 grants at 20/s take about 2 s, at 5/s about 8 s: they did not share one bucket.
+    assert results["Fast"][-1] - results["Fast"][0] == pytest.approx(39 / 20 * SPACING, abs=SLACK)
+    assert results["Slow"][-1] - results["Slow"][0] == pytest.approx(39 / 5 * SPACING, abs=SLACK)
+
+
+async def test_an_action_without_a_quota_runs_at_the_default() -> None:
+    limiter = PerActionLimiter({"Fast": 20.0}, default=4.0)
+    times = await _sequential_grants(limiter, "Other", 9)
+    assert times[-1] - times[0] == pytest.approx(8 / 4 * SPACING, abs=SLACK)
+    assert limiter.rate_of("Other") == 4.0
+
+
+async def test_overall_cap_bounds_the_sum_and_each_action() -> None:
+    limiter = PerActionLimiter({"A": 20.0, "B": 20.0}, overall=10.0)
+    times: dict[str, list[float]] = {}
+
+    async def run(action: str) -> None:
+        times[action] = await _sequential_grants(limiter, action, 30)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, "A")
+        tg.start_soon(run, "B")
+    both = sorted(times["A"] + times["B"])
+    assert _most_in_any_window(both) == 10
+    assert both[-1] - both[0] == pytest.approx(59 / 10 * SPACING, abs=SLACK)
+    assert limiter.granted == 60
+
+
+async def test_per_action_report_throttled_slows_the_overall_cap() -> None:
+    overall = TokenBucket(10.0, recovery_seconds=1000.0)
+    limiter = PerActionLimiter({"A": 20.0}, overall=overall)
+    await limiter.acquire("A")
+    limiter.report_throttled()
+    assert (limiter.throttled, overall.throttled) == (1, 1)
+    assert limiter.current_rate == pytest.approx(5.0)
+    times = await _sequential_grants(limiter, "A", 6)
+    # At the halved overall rate, not at A's 20/s nor the overall's 10/s.
+    assert times[-1] - times[0] == pytest.approx(5 / 5.0 * SPACING, rel=0.01)
+
+
+async def test_per_action_report_throttled_passes_the_retry_hint_on() -> None:
+    limiter = PerActionLimiter({"A": 20.0}, overall=10.0)
+    start = anyio.current_time()
+    await limiter.acquire("A")
+    limiter.report_throttled(retry_after=3.0)
+    await limiter.acquire("A")
+    assert anyio.current_time() - start == pytest.approx(3.0, abs=SLACK)
+
+
+async def test_client_builds_per_action_buckets_from_the_operation_table() -> None:
+    async with OTAClient(
+        access_key_id="id",
+        access_key_secret="secret",
+        endpoint="http://127.0.0.1:1",
+        per_action_quotas=True,
+        qps=None,
+    ) as client:
+        limiter = client.limiter
+        assert isinstance(limiter, PerActionLimiter)
+        assert limiter.rate_of("QueryOTAFirmware") == 20.0
+        assert limiter.rate_of("CancelOTATaskByJob") == 5.0
+        assert limiter.rate_of("ListOTATaskByJob") == 10.0
+
+
+@pytest.mark.parametrize(
+    "quotas",
+    [
+        {"A": 0},
+        {"A": -1.0},
+        {"A": math.nan},
+        {"A": math.inf},
+        {"A": True},
+        {"A": "10"},
+        {"": 10.0},
+        {1: 10.0},
+        [("A", 10.0)],
+        "A",
+    ],
+)
+def test_per_action_limiter_refuses_bad_quotas(quotas: Any) -> None:
+    with pytest.raises(ValidationError, match="quota"):
+        PerActionLimiter(quotas)
+
+
+@pytest.mark.parametrize("default", _NOT_POSITIVE)
+def test_per_action_limiter_refuses_a_bad_default(default: Any) -> None:
+    with pytest.raises(ValidationError, match="default"):
+        PerActionLimiter(default=default)
+
+
+@pytest.mark.parametrize("overall", [0, -1, math.nan, math.inf, True, "10", object()])
+def test_per_action_limiter_refuses_a_bad_overall_cap(overall: Any) -> None:
+    with pytest.raises(ValidationError, match="overall"):
+        PerActionLimiter(overall=overall)
+
+
+def test_per_action_limiter_refuses_a_clock_that_cannot_be_called() -> None:
+    with pytest.raises(ValidationError, match="clock"):
+        PerActionLimiter(clock="monotonic")  # type: ignore[arg-type]
+
+
+def test_per_action_limiter_accepts_any_limiter_as_overall_cap() -> None:
+    overall = Unlimited()
+    assert PerActionLimiter(overall=overall, default=5).rate == 5.0
 
 
 # --------------------------------------------------------------------------- through the client
