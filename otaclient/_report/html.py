@@ -155,10 +155,20 @@ def _table(
     return _scrolling(element("table", element("thead", head), element("tbody", body)))
 
 
-def _status_cell(status: str | None) -> tuple[str, str | None]:
+#: A job status drawn in the colour of the task status it resembles.
+_JOB_STATUS_COLOURS = {
+    "COMPLETED": "SUCCEEDED",
+    "IN_PROGRESS": "IN_PROGRESS",
+    "CANCELED": "CANCELED",
+    "PLANNED": "QUEUED",
+}
+
+
+def _status_cell(status: str | None, *, of_job: bool = False) -> tuple[str, str | None]:
     if not status:
         return ("-", None)
-    return (element("span", status, class_="status", style=f"--swatch:{colour(status)}"), None)
+    fill = colour(_JOB_STATUS_COLOURS.get(status, status) if of_job else status)
+    return (element("span", status, class_="status", style=f"--swatch:{fill}"), None)
 
 
 def _chart_row(label: str, bar_svg: str, value: str) -> Html:
@@ -528,7 +538,7 @@ def _jobs_table(report: Report) -> Html:
                 (job.job_id + ("" if job.complete else " (partial)"), "id"),
                 (_package(report, job), None),
                 (job.product_key or "-", "id"),
-                _status_cell(job.job_status),
+                _status_cell(job.job_status, of_job=True),
                 (f"{job.total:,}", "num"),
                 (f"{counts.get('SUCCEEDED', 0):,}", "num"),
                 (f"{job.failed_count:,}", "num"),
