@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 from PIL import Image
-from support.audit_reports import device, job, many_jobs, report
+from support.audit_reports import HOSTILE, device, job, many_jobs, report
 
 from otaclient import OTAClient
 from otaclient.audit import audit_fleet, report_to_dict
@@ -27,7 +27,6 @@ from otaclient.simulator import (
 )
 
 from ._browser import dom, print_to_pdf, screenshot
-from .test_report_html import HOSTILE
 
 ANCHOR_MS = 1_732_006_800_000
 BACKGROUND = (255, 255, 255)

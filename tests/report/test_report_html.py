@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from support.audit_reports import device, firmware, job, many_jobs, report
+from support.audit_reports import HOSTILE, device, firmware, job, many_jobs, report
 
 from otaclient._report.html import CHART_ROWS
 from otaclient.report import read_report, render_html
@@ -38,9 +38,6 @@ class _Parsed(HTMLParser):
     @property
     def text(self) -> str:
         return "".join(self.texts)
-
-
-HOSTILE = "<script>alert(1)</script> & \"quoted\" 'single'"
 
 
 def _fleet() -> dict[str, Any]:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 GENERATED_AT = "2026-03-10T12:00:00Z"
+#: A name that is markup if anything forgets to escape it, in text or in an attribute.
+HOSTILE = "<script>alert(1)</script> & \"quoted\" 'single'"
 STATUSES = ("CONFIRM", "QUEUED", "NOTIFIED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELED")
 
 
