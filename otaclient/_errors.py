@@ -12,7 +12,9 @@
     │   │                         kept changing, or was too large to check for changes)
     │   └── ListTooDeepError      ... part of the list lies deeper than paging can reach
     ├── RateLimiterError          a shared limiter (Redis) is unusable
-    └── CredentialsError          no credentials could be found, or refreshing them failed
+    ├── CredentialsError          no credentials could be found, or refreshing them failed
+    └── ReportError               a document is not an audit report (``audit --format json``);
+                                  also a ValueError
 
 A plain ``OTAError`` says the client was closed (or entered twice): a call it ended was not
 sent, or was a read.
@@ -42,6 +44,7 @@ __all__ = [
     "OTAError",
     "OutcomeUnknownError",
     "RateLimiterError",
+    "ReportError",
     "ResponseError",
     "ThrottlingError",
     "TransportError",
@@ -217,3 +220,9 @@ class CredentialsError(OTAError):
         self.tried = tried
         self.code = code
         self.request_id = request_id
+
+
+class ReportError(OTAError, ValueError):
+    """A document given as an audit report is not one: not JSON, or not of the report's
+    shape (``otaclient audit --format json``). The message names the document and the field.
+    """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .audit_cmd import audit
+from .diff_cmd import diff
 from .firmware_cmd import firmware
 from .jobs_cmd import jobs
 from .options import Connection, connection_options
@@ -47,6 +48,7 @@ def cli(conn: Connection) -> None:
 
 
 cli.add_command(audit)
+cli.add_command(diff)
 cli.add_command(firmware)
 cli.add_command(jobs)
 cli.add_command(tasks)
