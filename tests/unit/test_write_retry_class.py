@@ -16,10 +16,11 @@ import httpx
 import pytest
 
 from otaclient import OTAClient, OutcomeUnknownError, RetryPolicy
-from otaclient._operations import OPERATIONS, Operation
-from otaclient._params import Param, snake_case
+from otaclient._operations import OPERATIONS
+from otaclient._params import snake_case
 
 from ._helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ENDPOINT
+from ._table_samples import minimal_arguments
 from ._virtual_time import BACKENDS, virtual_time_backend
 
 pytestmark = pytest.mark.anyio
@@ -29,12 +30,6 @@ _WRITE_VERBS = ("Create", "Update", "Modify", "Delete", "Cancel", "Confirm", "Re
 WRITES = sorted(
     action for action, op in OPERATIONS.items() if action.startswith(_WRITE_VERBS) or not op.is_read
 )
-
-# Arguments a write's cross-field checks need beyond its required parameters.
-_EXTRA_ARGUMENTS: dict[str, dict[str, Any]] = {
-    "CreateOTAFirmware": {"firmware_url": "https://oss.test/firmware.bin"},
-    "CancelOTATaskByJob": {"cancel_queued_task": True},
-}
 
 SUCCESS = {
     "RequestId": "req-ok",
@@ -123,36 +118,9 @@ def _client(handler: _FirstThenSuccess) -> OTAClient:
     )
 
 
-def _sample(param: Param) -> Any:
-    if param.kind == "str":
-        return "x1"
-    if param.kind == "int":
-        if param.choices:
-            return param.choices[0]
-        return param.low if param.low is not None else 1
-    if param.kind == "bool":
-        return True
-    if param.kind == "enum":
-        assert param.enum is not None
-        return next(iter(param.enum)).value
-    if param.kind == "millis":
-        return 1_732_006_800_000
-    if param.kind == "repeat":
-        return [next(iter(param.enum)).value] if param.enum else ["x1"]
-    if param.kind == "structs":
-        return [{snake_case(field): "v1" for field in param.struct_fields}]
-    raise AssertionError(f"no sample value for a {param.kind!r} parameter")
-
-
-def _arguments(op: Operation) -> dict[str, Any]:
-    arguments = {p.name: _sample(p) for p in op.params if p.required}
-    arguments.update(_EXTRA_ARGUMENTS.get(op.action, {}))
-    return arguments
-
-
 async def _call(client: OTAClient, action: str) -> Any:
     method = getattr(client, snake_case(action))
-    return await method(**_arguments(OPERATIONS[action]))
+    return await method(**minimal_arguments(OPERATIONS[action]))
 
 
 def test_every_action_is_named_as_a_read_or_a_write() -> None:
@@ -167,9 +135,9 @@ def test_there_are_writes_to_pin() -> None:
 
 @pytest.mark.parametrize("action", WRITES)
 def test_the_sample_arguments_of_every_write_pass_validation(action: str) -> None:
-    # When this fails for a new write, add what its checks need to _EXTRA_ARGUMENTS.
+    # When this fails for a new write, add what its checks need to EXTRA_ARGUMENTS.
     op = OPERATIONS[action]
-    op.encode(_arguments(op))
+    op.encode(minimal_arguments(op))
 
 
 @pytest.mark.parametrize("failure", sorted(AMBIGUOUS))
