@@ -138,13 +138,22 @@ def test_the_debug_switch_shows_the_traceback(script: str) -> None:
     assert "boom in the" in done.stderr
 
 
-@pytest.mark.parametrize("output_format", ["table", "json", "csv"])
-def test_a_closed_stdout_exits_141_without_a_word(output_format: str) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["firmware", "list", "--format", "table"],
+        ["firmware", "list", "--format", "json"],
+        ["firmware", "list", "--format", "csv"],
+        ["audit", "--format", "table"],
+    ],
+    ids=" ".join,
+)
+def test_a_closed_stdout_exits_141_without_a_word(command: list[str]) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first byte: EPIPE on every write
     try:
         done = subprocess.run(
-            [*CLI, "audit", "--demo", "--format", output_format],
+            [*CLI, *command, "--demo"],
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
