@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -118,3 +120,20 @@ def test_xml_with_a_dtd_or_an_entity_is_refused(content: bytes) -> None:
 def test_unusable_bodies_say_what_is_wrong(content: bytes, problem: str) -> None:
     with pytest.raises(DecodeProblem, match=problem):
         load_body(content)
+
+
+@pytest.fixture
+def shanghai_time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone set to UTC+8 for one test."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("raw", [MS, "2019-12-28T10:43:10+08:00", "2019-12-28T02:43:10"])
+def test_times_are_utc_whatever_the_machines_time_zone(shanghai_time_zone: None, raw: Any) -> None:
+    value = structure(raw, datetime)
+    assert value == WHEN
+    assert value.utcoffset() == timedelta(0)

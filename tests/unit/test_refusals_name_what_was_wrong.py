@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from otaclient import OTATag, ValidationError
+from otaclient import OTATag, TaskStatus, ValidationError
 from otaclient._operations import OPERATIONS
 from otaclient._params import Param
 
@@ -162,3 +162,31 @@ def test_a_string_at_its_maximum_length_is_sent() -> None:
     op = OPERATIONS["CreateOTAFirmware"]
     wire = op.encode({**minimal_arguments(op), "firmware_name": "n" * 40})
     assert wire["FirmwareName"] == "n" * 40
+
+
+def test_a_string_parameter_takes_an_enum_members_value() -> None:
+    op = OPERATIONS["UpdateOTAJob"]
+    wire = op.encode({**minimal_arguments(op), "upgrade_type": TaskStatus.FAILED})
+    assert wire["UpgradeType"] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("targets", "accepted"),
+    [
+        ({"target_device_names": ["d1"]}, True),
+        ({"dn_list_file_url": "https://oss.test/names.txt"}, True),
+        ({}, False),
+        ({"target_device_names": ["d1"], "dn_list_file_url": "https://oss.test/n.txt"}, False),
+    ],
+    ids=["names", "file", "neither", "both"],
+)
+def test_specific_targets_take_names_or_a_file_not_both(
+    targets: dict[str, Any], accepted: bool
+) -> None:
+    op = OPERATIONS["CreateOTAStaticUpgradeJob"]
+    arguments = {**minimal_arguments(op), "target_selection": "specific", **targets}
+    if accepted:
+        assert op.encode(arguments)["TargetSelection"] == "SPECIFIC"
+    else:
+        with pytest.raises(ValidationError, match="target_device_names or dn_list_file_url"):
+            op.encode(arguments)

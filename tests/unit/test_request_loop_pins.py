@@ -6,7 +6,9 @@ a failure costs, when the next one leaves, what the error carries, what the limi
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -23,7 +25,7 @@ from otaclient import (
 )
 from otaclient._retry import is_transient_code
 
-from ._helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ENDPOINT
+from ._helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ENDPOINT, query_of
 from ._virtual_time import BACKENDS, virtual_time_backend
 
 pytestmark = pytest.mark.anyio
@@ -283,6 +285,30 @@ async def test_a_transport_error_names_the_action_and_chains_its_cause() -> None
     assert caught.value.action == "QueryOTAJob"
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     assert "ConnectError: connection refused" in str(caught.value)
+
+
+async def test_the_timestamp_is_utc_whatever_the_machines_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        requests: list[httpx.Request] = []
+
+        def record(request: httpx.Request) -> httpx.Response:
+            requests.append(request)
+            return httpx.Response(200, json=JOB)
+
+        async with _client(Server(record)) as client:
+            before = time.time()
+            await _query(client)
+            after = time.time()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = query_of(requests[0])["Timestamp"]
+    sent = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    assert int(before) - 1 <= sent <= after + 1
 
 
 # ------------------------------------------------------------------ the body cap

@@ -162,8 +162,9 @@ async def test_a_write_is_retried_when_the_failure_proves_it_was_not_done(
 ) -> None:
     handler = _FirstThenSuccess(NOT_DONE[failure])
     async with _client(handler) as client:
-        await _call(client, action)
+        result = await _call(client, action)
     assert handler.requests == 2
+    assert result.request_id == "req-ok"
 
 
 @pytest.mark.parametrize("failure", sorted(AMBIGUOUS))
