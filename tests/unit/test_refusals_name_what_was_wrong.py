@@ -190,3 +190,23 @@ def test_specific_targets_take_names_or_a_file_not_both(
     else:
         with pytest.raises(ValidationError, match="target_device_names or dn_list_file_url"):
             op.encode(arguments)
+
+
+@pytest.mark.parametrize(
+    ("action", "name"),
+    [(a, p.name) for a, op in sorted(OPERATIONS.items()) for p in op.params if p.required],
+)
+def test_a_missing_required_argument_names_the_action_and_the_argument(
+    action: str, name: str
+) -> None:
+    op = OPERATIONS[action]
+    with pytest.raises(ValidationError) as caught:
+        op.encode({**minimal_arguments(op), name: None})
+    assert str(caught.value) == f"{action}: {name} is required"
+
+
+def test_a_cross_field_rule_names_the_action() -> None:
+    op = OPERATIONS["CreateOTAStaticUpgradeJob"]
+    with pytest.raises(ValidationError) as caught:
+        op.encode({**minimal_arguments(op), "target_selection": "GRAY"})
+    assert str(caught.value) == "CreateOTAStaticUpgradeJob: GRAY needs gray_percent"

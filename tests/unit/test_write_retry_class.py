@@ -153,6 +153,7 @@ async def test_an_ambiguous_failure_of_a_write_sends_it_once_and_says_how_to_che
     assert caught.value.action == action
     assert caught.value.how_to_check
     assert caught.value.how_to_check == OPERATIONS[action].how_to_check
+    assert str(caught.value.__cause__) in str(caught.value)  # what went wrong, too
 
 
 @pytest.mark.parametrize("failure", sorted(NOT_DONE))
