@@ -119,7 +119,7 @@ def simulate(
 
     reason = "server exited"
     try:
-        with _stop_signals_raise():
+        with _StopSignalsRaise():
             run(host, port, app, on_start=started)
     except OSError as exc:
         raise CliFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -132,7 +132,7 @@ class _Stopped(Exception):
     """SIGINT or SIGTERM arrived (``args[0]`` is the signal)."""
 
 
-class _stop_signals_raise:
+class _StopSignalsRaise:
     """While active, SIGINT and SIGTERM raise ``_Stopped`` in the main thread.
 
     uvicorn catches both itself, shuts down gracefully, then raises the signal again under
