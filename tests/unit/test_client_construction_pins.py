@@ -8,7 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from otaclient import OTAClient, PerActionLimiter, ResponseError, RetryPolicy, ValidationError
+from otaclient import (
+    OTAClient,
+    OTAError,
+    PerActionLimiter,
+    ResponseError,
+    RetryPolicy,
+    ValidationError,
+)
 
 from ._helpers import ENDPOINT, Recorder, make_client, ok_body
 
@@ -86,7 +93,7 @@ def test_a_deadline_must_be_positive(deadline: float, accepted: bool) -> None:
 async def test_a_closed_client_says_so() -> None:
     client = make_client(Recorder(_ok))
     await client.aclose()
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(OTAError, match="closed"):
         await client.query_ota_job(job_id="j1")
 
 
