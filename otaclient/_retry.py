@@ -193,15 +193,16 @@ class RetryPolicy:
         >>> RetryPolicy().retry_hint({"retry-after": "999999"}), RetryPolicy().retry_hint({})
         (30.0, None)
         """
-        seconds: float | None = None
         raw = headers.get("x-acs-retry-after")
         if raw is not None and _DECIMAL.fullmatch(raw):
-            seconds = float(raw) / 1000
-        if seconds is None:
-            raw = headers.get("retry-after")
-            if raw is None:
-                return None
-            seconds = float(raw) if _DECIMAL.fullmatch(raw) else _seconds_until(raw, now)
+            hint = clamp_retry_hint(float(raw) / 1000, self.retry_after_cap)
+            if hint is not None:
+                return hint
+        # No usable gateway hint (absent, garbled or zero): the HTTP one may still say.
+        raw = headers.get("retry-after")
+        if raw is None:
+            return None
+        seconds = float(raw) if _DECIMAL.fullmatch(raw) else _seconds_until(raw, now)
         return clamp_retry_hint(seconds, self.retry_after_cap)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:

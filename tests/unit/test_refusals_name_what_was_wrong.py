@@ -24,7 +24,7 @@ def _refusals(param: Param) -> list[tuple[Any, str]]:
             bad.append(("", "must not be empty"))
         if param.max_len is not None:
             too_long = param.max_len + 1
-            bad.append(("x" * too_long, f"at most {param.max_len} characters, got {too_long}"))
+            bad.append(("x" * too_long, f"at most {param.max_len} characters, got {too_long:,}"))
         return bad
     if kind == "int":
         bad = [("5", "must be an integer, got str"), (True, "must be an integer, got bool")]
