@@ -15,45 +15,35 @@ Every request must arrive whole (request line, headers and body) within ``reques
 seconds (default 10) of its first byte, and a new connection must send one that soon: a
 connection that sends nothing, half a request line, or trickles bytes to keep itself alive
 (slowloris) is closed. uvicorn by itself only times out idle kept-alive connections.
+
+uvicorn is imported only when one of these functions serves (see
+:mod:`otaclient.simulator._uvicorn`): the in-process transport never needs it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import h11
-import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import Simulator
 from .cloud import CloudStandIn
 from .config import SimulatorConfig
-from .errors import SimulatedDrop
+
+if TYPE_CHECKING:
+    import uvicorn
 
 __all__ = ["run", "running_server", "serve"]
 
 OnStart = Callable[[str], object]
 App = Simulator | CloudStandIn
 """What these helpers serve: the simulator, or the cloud stand-ins (STS, metadata, URI)."""
-
-
-class _HideSimulatedDrops(logging.Filter):
-    """uvicorn logs an app exception with a traceback; a simulated drop is not news."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, SimulatedDrop)
-
-
-_FILTER = _HideSimulatedDrops()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -79,59 +69,8 @@ def _base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-class _Server(uvicorn.Server):
-    """uvicorn.Server that reports once it listens."""
-
-    def __init__(self, config: uvicorn.Config, on_start: Callable[[], object] | None) -> None:
-        super().__init__(config)
-        self._on_start = on_start
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started and self._on_start is not None:
-            self._on_start()
-
-
 # Seconds a client has to send a whole request, from its first byte (or from connecting).
 _REQUEST_TIMEOUT = 10.0
-
-# The client's states in which a request is still on its way to us.
-_RECEIVING = (h11.IDLE, h11.SEND_BODY)
-
-
-class _DeadlineH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, with a deadline for each request to arrive whole."""
-
-    request_timeout = _REQUEST_TIMEOUT
-    _deadline: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def data_received(self, data: bytes) -> None:
-        if self._deadline is None and self.conn.their_state is h11.IDLE:
-            self._arm()  # the first byte of the next request on a kept-alive connection
-        super().data_received(data)
-        if self.conn.their_state not in _RECEIVING:
-            self._disarm()  # the request is complete (or the connection is done)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        self._deadline = self.loop.call_later(self.request_timeout, self._expire)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _expire(self) -> None:
-        self._deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
 
 
 def _check_request_timeout(request_timeout: float) -> None:
@@ -142,28 +81,28 @@ def _check_request_timeout(request_timeout: float) -> None:
         raise ValueError(f"request_timeout must be a positive number, got {request_timeout!r}")
 
 
-def _protocol(request_timeout: float) -> type[asyncio.Protocol]:
-    return type(
-        "DeadlineH11Protocol", (_DeadlineH11Protocol,), {"request_timeout": request_timeout}
-    )
-
-
-def _make_server(
+def _prepare(
     app: App,
+    host: str,
+    port: int,
     log_level: str,
-    on_start: Callable[[], object] | None,
-    request_timeout: float = _REQUEST_TIMEOUT,
-) -> _Server:
-    logging.getLogger("uvicorn.error").addFilter(_FILTER)
-    config = uvicorn.Config(
-        app,
-        log_level=log_level,
-        access_log=False,
-        http=_protocol(request_timeout),
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    return _Server(config, on_start)
+    request_timeout: float,
+    on_start: OnStart | None,
+) -> tuple[socket.socket, str, uvicorn.Server]:
+    """The listening socket, its base URL and the server to run on it: every way to serve
+    starts here."""
+    from ._uvicorn import make_server  # uvicorn only for the functions that serve
+
+    _check_request_timeout(request_timeout)
+    sock = _bind(host, port)
+    url = _base_url(sock)
+    notify = None if on_start is None else (lambda: on_start(url))
+    try:
+        server = make_server(app, log_level, notify, request_timeout)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, url, server
 
 
 def _as_app(target: App | SimulatorConfig | None) -> App:
@@ -186,11 +125,7 @@ async def serve(
     ``on_start`` receives the base URL (with the real port when ``port=0``).
     ``request_timeout``: seconds a client has to send each request whole (see above).
     """
-    _check_request_timeout(request_timeout)
-    sock = _bind(host, port)
-    url = _base_url(sock)
-    notify = None if on_start is None else (lambda: on_start(url))
-    server = _make_server(app, log_level, notify, request_timeout)
+    sock, _, server = _prepare(app, host, port, log_level, request_timeout, on_start)
     try:
         await server.serve(sockets=[sock])
     finally:
@@ -214,11 +149,7 @@ def run(
     client has to send each request whole (see above).
     """
     app = _as_app(config)
-    _check_request_timeout(request_timeout)
-    sock = _bind(host, port)
-    url = _base_url(sock)
-    notify = None if on_start is None else (lambda: on_start(url))
-    server = _make_server(app, log_level, notify, request_timeout)
+    sock, _, server = _prepare(app, host, port, log_level, request_timeout, on_start)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -231,10 +162,9 @@ class _ThreadedServer:
     def __init__(
         self, app: App, host: str, port: int, log_level: str, request_timeout: float
     ) -> None:
-        _check_request_timeout(request_timeout)
-        self.sock = _bind(host, port)
-        self.base_url = _base_url(self.sock)
-        self.server = _make_server(app, log_level, None, request_timeout)
+        self.sock, self.base_url, self.server = _prepare(
+            app, host, port, log_level, request_timeout, None
+        )
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._main, name="otaclient-simulator", daemon=True)
 

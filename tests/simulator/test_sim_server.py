@@ -130,3 +130,36 @@ def test_run_blocks_until_interrupted_and_prints_only_what_on_start_prints() -> 
     assert process.returncode == 0, err
     assert out.strip() == "stopped"
     assert "Traceback" not in err
+
+
+_IN_PROCESS = """
+import sys
+
+import anyio
+
+from otaclient import OTAClient
+from otaclient.simulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Simulator
+
+
+async def main() -> None:
+    sim = Simulator()
+    async with OTAClient(
+        endpoint="http://sim",
+        access_key_id=DEMO_ACCESS_KEY_ID,
+        access_key_secret=DEMO_ACCESS_KEY_SECRET,
+        transport=sim.transport(),
+    ) as client:
+        page = await client.list_ota_firmware()
+    print(page.total, sorted(name for name in sys.modules if name.split(".")[0] == "uvicorn"))
+
+
+anyio.run(main)
+"""
+
+
+def test_the_in_process_simulator_never_imports_uvicorn() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _IN_PROCESS], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["12", "[]"]
