@@ -36,6 +36,22 @@ From a command line (blocking)::
 
     from otaclient.simulator import run
     run("127.0.0.1", 8686, SimulatorConfig(), on_start=lambda url: print(url))
+
+Only serving over HTTP needs uvicorn, and only then is it imported: the in-process
+transport works without it.
+
+An independent reading of the reference
+---------------------------------------
+The simulator is the oracle the library is tested against, so it keeps its own copy of
+what ``reference/ota-api.md`` says, on purpose, and imports none of the library's table or
+constants: the API version it accepts (``gateway.API_VERSION``), every parameter's limits
+and allowed values (page-size maxima, ``CurrentPage * PageSize <= 100000``, the
+``RetryInterval``, ``RetryCount``, ``TimeoutInMinutes`` and ``MaximumPerMinute`` ranges,
+tag, name and version rules, the 500-package and 10-module caps), the per-action quotas
+(:data:`ACTION_QPS`), the error codes and messages, and the task and job statuses. A
+misreading of the reference then fails a test instead of passing on both sides. What it
+does share with the library is the v1 signing code (``otaclient._signing``), which the
+unit tests check against a signer of their own (``tests/unit/_helpers.py``).
 """
 
 from __future__ import annotations
@@ -58,8 +74,9 @@ from .config import (
     FleetSpec,
     SimulatorConfig,
 )
+from .derive import TaskFields
 from .errors import SimulatedDrop
-from .fleet import Fleet, TaskFields
+from .fleet import Fleet
 from .gateway import IssuedKey, IssuedKeys
 from .generate import build_fleet
 from .quota import ACTION_QPS

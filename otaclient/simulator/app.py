@@ -25,7 +25,7 @@ from .config import SimulatorConfig
 from .errors import BusinessError, GatewayError, SimulatedDrop
 from .faults import Fault, FaultInjector
 from .fleet import Fleet
-from .gateway import Gateway, IssuedKeys
+from .gateway import Gateway, IssuedKeys, Verified
 from .generate import build_fleet
 from .params import Params
 from .quota import QuotaGate
@@ -41,6 +41,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 _FORM = "application/x-www-form-urlencoded"
 _THROTTLE_MESSAGE = "Request was denied due to user flow control."
+_NOT_FOUND = "Specified api is not found, please check your url and method."
 _SYSTEM_ERROR = ("iot.system.SystemException", "A system exception occurred.")
 _HTTP_FAULTS = {
     "http_500": (
@@ -124,11 +125,7 @@ class Simulator:
     def upload_device_list(self, file_url: str, device_names: list[str]) -> None:
         """Pretend a device-name CSV was uploaded to a GenerateDeviceNameListURL ticket."""
         with self._lock:
-            if file_url not in self.fleet.device_lists:
-                raise KeyError(f"{file_url} was not issued by GenerateDeviceNameListURL")
-            if len(device_names) > 10_000:
-                raise ValueError("a device list file holds at most 10,000 names")
-            self.fleet.device_lists[file_url] = list(device_names)
+            self.fleet.fill_device_list(file_url, device_names)
 
     def reset_stats(self) -> None:
         """Zero the request counters."""
@@ -234,47 +231,16 @@ class Simulator:
     def _process_locked(
         self, request: _Request, request_id: str, path: str, body_too_large: bool
     ) -> Outcome:
-        cfg, stats = self.config, self.stats
+        stats = self.stats
         try:
-            if body_too_large:
-                raise GatewayError(413, "RequestEntityTooLarge", "The request body is too large.")
-            if request.method not in ("GET", "POST"):
-                raise GatewayError(
-                    405, "UnsupportedHTTPMethod", "This http method is not supported."
-                )
-            if path != "/":
-                raise GatewayError(
-                    404,
-                    "InvalidAction.NotFound",
-                    "Specified api is not found, please check your url and method.",
-                )
-            verified = self._gateway.verify(
-                request.method, request.params, wall=cfg.wall_clock(), mono=cfg.clock()
-            )
-            handler = ACTIONS.get(verified.action)
-            if handler is None:
-                raise GatewayError(
-                    404,
-                    "InvalidAction.NotFound",
-                    "Specified api is not found, please check your url and method.",
-                )
+            verified = self._verify(request, path, body_too_large)
         except GatewayError as error:
             stats.rejected += 1
             return self._gateway_error(request, request_id, error)
         action = verified.action
-        # Quota is counted on arrival, before any latency; a refused request is not counted.
-        now = cfg.clock()
-        admitted = self._quota.admit(verified.access_key_id, action, now)
-        if cfg.record_arrivals:
-            stats.arrivals.append(Arrival(now, action, throttled=not admitted))
-        if not admitted:
-            stats.throttled += 1
-            stats.throttled_per_action[action] += 1
-            throttle = GatewayError(503, "Throttling.User", _THROTTLE_MESSAGE)
-            outcome = self._gateway_error(request, request_id, throttle)
-            if cfg.retry_after_header:
-                outcome.headers.append((b"x-acs-retry-after", b"1"))
-            return outcome
+        throttled = self._throttle(request, request_id, verified)
+        if throttled is not None:
+            return throttled
         stats.accepted += 1
         stats.per_action[action] += 1
         fault = self._faults.decide(action)
@@ -285,6 +251,42 @@ class Simulator:
         outcome = self._dispatch(request, request_id, action)
         if fault is not None:
             outcome = self._fault_after(request, request_id, action, fault, outcome)
+        return outcome
+
+    def _verify(self, request: _Request, path: str, body_too_large: bool) -> Verified:
+        """What the gateway checks before an action runs (raises :class:`GatewayError`)."""
+        if body_too_large:
+            raise GatewayError(413, "RequestEntityTooLarge", "The request body is too large.")
+        if request.method not in ("GET", "POST"):
+            raise GatewayError(405, "UnsupportedHTTPMethod", "This http method is not supported.")
+        if path != "/":
+            raise GatewayError(404, "InvalidAction.NotFound", _NOT_FOUND)
+        cfg = self.config
+        verified = self._gateway.verify(
+            request.method, request.params, wall=cfg.wall_clock(), mono=cfg.clock()
+        )
+        if verified.action not in ACTIONS:
+            raise GatewayError(404, "InvalidAction.NotFound", _NOT_FOUND)
+        return verified
+
+    def _throttle(self, request: _Request, request_id: str, verified: Verified) -> Outcome | None:
+        """The throttling answer when the quota refuses the request, else ``None``.
+
+        Quota is counted on arrival, before any latency; a refused request is not counted.
+        """
+        cfg, stats, action = self.config, self.stats, verified.action
+        now = cfg.clock()
+        admitted = self._quota.admit(verified.access_key_id, action, now)
+        if cfg.record_arrivals:
+            stats.arrivals.append(Arrival(now, action, throttled=not admitted))
+        if admitted:
+            return None
+        stats.throttled += 1
+        stats.throttled_per_action[action] += 1
+        throttle = GatewayError(503, "Throttling.User", _THROTTLE_MESSAGE)
+        outcome = self._gateway_error(request, request_id, throttle)
+        if cfg.retry_after_header:
+            outcome.headers.append((b"x-acs-retry-after", b"1"))
         return outcome
 
     def _dispatch(self, request: _Request, request_id: str, action: str) -> Outcome:

@@ -22,7 +22,6 @@ expire, then answers ``InvalidSecurityToken.Expired``. ``counts`` says what was 
 from __future__ import annotations
 
 import collections
-import hmac
 import random
 import re
 import threading
@@ -36,11 +35,9 @@ import anyio
 import attrs
 import httpx
 
-from .._signing import canonical_query, sign, string_to_sign
-from ._time import parse_request_timestamp
 from .config import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from .errors import GatewayError
-from .gateway import IssuedKey, IssuedKeys, NonceStore
+from .gateway import IssuedKey, IssuedKeys, NonceStore, check_signature, check_timestamp
 from .render import render_json
 
 if TYPE_CHECKING:
@@ -296,45 +293,21 @@ class CloudStandIn:
         token = params.get("SecurityToken")
         wall = self.config.wall_clock()
         secret = self.config.access_keys.get(key_id)
-        if secret is not None:
-            if token:
-                raise GatewayError(
-                    400,
-                    "InvalidSecurityToken.MismatchWithAccessKey",
-                    "Specified SecurityToken mismatch with the AccessKey.",
-                )
-        else:
-            issued = self.issued.get(key_id)  # role chaining: signed with keys STS issued
-            if issued is None:
-                raise GatewayError(
-                    404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
-                )
-            self.issued.check(issued, token, wall)
-            secret = issued.access_key_secret
+        if secret is None:  # role chaining: signed with keys STS issued
+            secret = self.issued.secret_of(key_id, token, wall)
+        elif token:
+            raise GatewayError(
+                400,
+                "InvalidSecurityToken.MismatchWithAccessKey",
+                "Specified SecurityToken mismatch with the AccessKey.",
+            )
         if params["SignatureMethod"] != "HMAC-SHA1" or params["SignatureVersion"] != "1.0":
             raise GatewayError(
                 400, "InvalidSignatureMethod", "Specified signature method is not supported."
             )
-        stamp = parse_request_timestamp(params["Timestamp"])
-        if stamp is None:
-            raise GatewayError(
-                400, "InvalidTimeStamp.Format", "Specified time stamp is not well formatted."
-            )
-        if abs(stamp - wall) > self.config.timestamp_window:
-            raise GatewayError(400, "InvalidTimeStamp.Expired", "Specified time stamp is expired.")
-        signed = {name: value for name, value in params.items() if name != "Signature"}
-        canonical = canonical_query(signed)
-        if not hmac.compare_digest(sign(method, canonical, secret), params["Signature"]):
-            raise GatewayError(
-                400,
-                "SignatureDoesNotMatch",
-                "Specified signature is not matched with our calculation. server string to "
-                f"sign is:{string_to_sign(method, canonical)}",
-            )
-        if not self._nonces.use(key_id, params["SignatureNonce"], wall):
-            raise GatewayError(
-                400, "SignatureNonceUsed", "Specified signature nonce was used already."
-            )
+        check_timestamp(params["Timestamp"], wall, self.config.timestamp_window, what="time stamp")
+        check_signature(method, params, secret)
+        self._nonces.claim(key_id, params["SignatureNonce"], wall)
 
     def _verify_oidc(self, params: dict[str, str]) -> None:
         provider = _required(params, "OIDCProviderArn")

@@ -6,6 +6,10 @@ holding, for each device, ``job.number + 1`` of the job whose task is unfinished
 none). Every status change goes through :meth:`Fleet.set_task_status`, which maintains it,
 so "is this device busy?" is O(1) even with a million tasks.
 
+Action handlers change the fleet only through its methods (the mutations below), so the
+rules stay in one place. What a task reports beyond its status is derived, see
+:mod:`otaclient.simulator.derive`.
+
 Tests use the public lookups (:meth:`Fleet.job_ids`, :meth:`Fleet.task_ids`,
 :meth:`Fleet.task_status_counts`, ...) as ground truth.
 """
@@ -14,63 +18,24 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-import attrs
-
-from ._time import DAY_MS, HOUR_MS
 from .config import Dialect
+from .derive import TaskFields, derive_task, mix64
 from .ids import IdCodec
-from .model import Firmware, Job, Product
+from .model import Firmware, Job, Module, Product
 from .tasks import (
     CANCELED,
     CONFIRM,
-    FAILED,
-    IN_PROGRESS,
-    NOTIFIED,
     QUEUED,
     SUCCEEDED,
     TASK_STATUSES,
     UNFINISHED,
+    TaskTable,
 )
 
-__all__ = ["Fleet", "TaskFields", "mix64"]
-
-_M64 = (1 << 64) - 1
-
-_FAILURE_TEXTS = (
-    "Device upgrade timed out.",
-    "Device reported an upgrade failure: -2 (download failed).",
-    "Device reported an upgrade failure: -3 (signature verification failed).",
-    "Device reported an upgrade failure: -4 (flash write failed).",
-)
-CANCELED_TEXT = "Canceled by user."
-
-
-def mix64(value: int) -> int:
-    """SplitMix64 finaliser: a cheap, well-spread hash of one integer."""
-    value = (value + 0x9E3779B97F4A7C15) & _M64
-    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _M64
-    return value ^ (value >> 31)
-
-
-@attrs.frozen
-class TaskFields:
-    """Every field of one device task, computed on demand."""
-
-    task_id: str
-    row: int
-    device_index: int
-    device_name: str
-    iot_id: str
-    status: str
-    progress: int
-    desc: str | None
-    src_version: str | None
-    utc_create_ms: int
-    utc_modified_ms: int
+__all__ = ["Fleet"]
 
 
 class Fleet:
@@ -116,17 +81,33 @@ class Fleet:
         self.jobs_by_firmware.setdefault(firmware.firmware_id, [])
         self.next_firmware_number = max(self.next_firmware_number, firmware.number + 1)
 
-    def new_job_number(self) -> int:
-        """Number the next job will get."""
-        return len(self.jobs)
+    def create_firmware(self, **fields: Any) -> Firmware:
+        """Number, name and register the next package; ``fields`` gives the rest."""
+        number = self.next_firmware_number
+        firmware = Firmware(number=number, firmware_id=self.firmware_codec.encode(number), **fields)
+        self.add_firmware(firmware)
+        return firmware
 
-    def new_job(self, product: Product, firmware: Firmware, **fields: Any) -> Job:
-        """The next job of ``firmware`` (not yet registered: see ``add_job``).
+    def create_job(
+        self,
+        product: Product,
+        firmware: Firmware,
+        *,
+        devices: Sequence[int],
+        statuses: bytearray,
+        src_codes: array[int] | None = None,
+        **fields: Any,
+    ) -> Job:
+        """The next job of ``firmware``, one task per device in ``statuses``, registered.
 
-        Fills what follows from the package and the numbering; ``fields`` gives the rest.
+        Fills what follows from the package and the numbering (see :meth:`add_job` for
+        the devices' unfinished slots); ``src_codes`` index ``fields["src_version_table"]``
+        per task; ``fields`` gives the rest.
         """
-        number = self.new_job_number()
-        return Job(
+        tasks = TaskTable(devices, statuses, self.next_task_number)
+        tasks.src_codes = src_codes
+        number = len(self.jobs)
+        job = Job(
             number=number,
             job_id=self.job_codec.encode(number),
             firmware_id=firmware.firmware_id,
@@ -135,11 +116,14 @@ class Fleet:
             product_index=product.index,
             module_key=firmware.module_key,
             dest_version=firmware.dest_version,
+            tasks=tasks,
             **fields,
         )
+        self.add_job(job)
+        return job
 
     def add_job(self, job: Job) -> int:
-        """Register a job and claim its devices' unfinished slots.
+        """Register a job built elsewhere and claim its devices' unfinished slots.
 
         A generated task that would give a device a second unfinished task for the same
         module is turned into a CANCELED one; returns how many were turned. (Jobs created
@@ -228,65 +212,15 @@ class Fleet:
 
     def task_fields(self, job: Job, row: int) -> TaskFields:
         """All fields of one task (derived from the job seed unless a mutation set them)."""
-        tasks = job.tasks
-        code = tasks.status[row]
-        digest = mix64(job.seed ^ row)
-        created = job.utc_create_ms + (digest & 1023)
-        modified = tasks.modified_override(row)
-        if not modified:
-            modified = self._derived_modified(job, code, digest, created)
-        has_desc, desc = tasks.desc_override(row)
-        if not has_desc:
-            if code == FAILED:
-                desc = _FAILURE_TEXTS[(digest >> 30) % len(_FAILURE_TEXTS)]
-            elif code == CANCELED:
-                desc = CANCELED_TEXT
-            else:
-                desc = None
-        progress = tasks.progress_override(row)
-        if progress is None:
-            if code == SUCCEEDED:
-                progress = 100
-            elif code == IN_PROGRESS:
-                progress = 1 + (digest >> 40) % 99
-            elif code == FAILED:
-                progress = (digest >> 40) % 100
-            else:
-                progress = 0
-        if tasks.src_codes is not None:
-            src: str | None = job.src_version_table[tasks.src_codes[row]]
-        elif job.src_versions:
-            src = job.src_versions[(digest >> 8) % len(job.src_versions)]
-        else:
-            src = job.default_src_version
         product = self.products[job.product_index]
-        device = tasks.devices[row]
-        return TaskFields(
-            task_id=self.task_codec.encode(tasks.base_number + row),
-            row=row,
-            device_index=device,
+        device = job.tasks.devices[row]
+        return derive_task(
+            job,
+            row,
+            task_id=self.task_id(job, row),
             device_name=product.device_name(device),
             iot_id=self.iot_id(product, device),
-            status=TASK_STATUSES[code],
-            progress=progress,
-            desc=desc,
-            src_version=src,
-            utc_create_ms=created,
-            utc_modified_ms=max(modified, created),
         )
-
-    @staticmethod
-    def _derived_modified(job: Job, code: int, digest: int, created: int) -> int:
-        if code in (CONFIRM, QUEUED):
-            return created
-        anchor = job.anchor_ms
-        if code in (NOTIFIED, IN_PROGRESS):
-            if (digest >> 12) % 100 < job.stuck_percent:
-                # Stuck: last heard of between 2 and 20 days before the anchor.
-                return anchor - (2 * DAY_MS + (digest >> 20) % (18 * DAY_MS))
-            return anchor - (digest >> 20) % (6 * HOUR_MS)
-        end = job.utc_end_ms or job.utc_modified_ms or anchor
-        return created + (digest >> 20) % max(1, end - created)
 
     def device_version(self, product: Product, device: int, module_key: str) -> str:
         """The version a device currently runs for a module.
@@ -314,6 +248,107 @@ class Fleet:
         return ladder[table[device]]
 
     # ----------------------------------------------------------------- mutations
+
+    def modify_firmware(
+        self,
+        firmware: Firmware,
+        now_ms: int,
+        *,
+        name: str | None = None,
+        desc: str | None = None,
+        udi: str | None = None,
+    ) -> None:
+        """Rename or re-describe a package (``None`` keeps a field as it is)."""
+        if name is not None:
+            firmware.name = name
+        if desc is not None:
+            firmware.desc = desc
+        if udi is not None:
+            firmware.udi = udi
+        firmware.utc_modified_ms = now_ms
+
+    def start_verification(self, firmware: Firmware, now_ms: int) -> None:
+        """The package's verify batch was created: it is verifying, from 0 %."""
+        firmware.status, firmware.verify_progress = 2, 0
+        firmware.utc_modified_ms = now_ms
+
+    def remove_firmware(self, firmware: Firmware) -> None:
+        """Forget a package and its list of batches (the batches themselves stay)."""
+        del self.firmware[firmware.firmware_id]
+        self.jobs_by_firmware.pop(firmware.firmware_id, None)
+
+    def add_module(self, product: Product, module: Module) -> None:
+        """Register a custom module (names are unique per product, ignoring case)."""
+        product.modules[module.name.lower()] = module
+
+    def update_module(
+        self, module: Module, now_ms: int, *, alias: str | None, desc: str | None
+    ) -> None:
+        """Change a module's alias or description (``None`` keeps it as it is)."""
+        if alias is not None:
+            module.alias_name = alias
+        if desc is not None:
+            module.desc = desc
+        module.gmt_modified_ms = now_ms
+
+    def remove_module(self, product: Product, module: Module) -> None:
+        """Forget a module of ``product``."""
+        del product.modules[module.name.lower()]
+
+    def issue_device_list(self, file_url: str) -> None:
+        """A GenerateDeviceNameListURL ticket: ``file_url`` exists, nothing uploaded yet."""
+        self.device_lists[file_url] = None
+
+    def fill_device_list(self, file_url: str, device_names: list[str]) -> None:
+        """The device names uploaded to an issued device-list ticket."""
+        if file_url not in self.device_lists:
+            raise KeyError(f"{file_url} was not issued by GenerateDeviceNameListURL")
+        if len(device_names) > 10_000:
+            raise ValueError("a device list file holds at most 10,000 names")
+        self.device_lists[file_url] = list(device_names)
+
+    def update_job(
+        self,
+        job: Job,
+        now_ms: int,
+        *,
+        maximum_per_minute: int,
+        timeout_in_minutes: int | None,
+        src_versions: list[str],
+        tags: list[tuple[str, str]] | None,
+    ) -> None:
+        """New rate, and timeout, source versions or tags when given (empty or ``None``
+        keeps them)."""
+        job.maximum_per_minute = maximum_per_minute
+        if timeout_in_minutes is not None:
+            job.timeout_in_minutes = timeout_in_minutes
+        if src_versions:
+            job.src_versions = src_versions
+        if tags is not None:
+            job.tags = tags
+        job.utc_modified_ms = now_ms
+
+    def touch_job(self, job: Job, now_ms: int) -> None:
+        """Stamp a batch as modified now (something about it or its tasks changed)."""
+        job.utc_modified_ms = now_ms
+
+    def cancel_job(self, job: Job, now_ms: int) -> None:
+        """The batch is CANCELED (its tasks are left as they are)."""
+        job.status = "CANCELED"
+        job.utc_modified_ms = now_ms
+
+    def requeue_tasks(self, job: Job, rows: Sequence[int], now_ms: int) -> None:
+        """Put finished tasks of ``job`` back in the queue; a COMPLETED batch runs again.
+
+        Tasks of a batch that needs confirmation go back to CONFIRM. Callers check that
+        each task's device is free.
+        """
+        code = CONFIRM if job.need_confirm else QUEUED
+        for row in rows:
+            self.set_task_status(job, row, code, now_ms)
+        if job.status == "COMPLETED":
+            job.status, job.utc_end_ms = "IN_PROGRESS", None
+        job.utc_modified_ms = now_ms
 
     def set_task_status(
         self, job: Job, row: int, code: int, now_ms: int, desc: str | None = None

@@ -35,7 +35,16 @@ from ._time import parse_request_timestamp
 from .config import SimulatorConfig
 from .errors import GatewayError
 
-__all__ = ["API_VERSION", "Gateway", "IssuedKey", "IssuedKeys", "NonceStore", "Verified"]
+__all__ = [
+    "API_VERSION",
+    "Gateway",
+    "IssuedKey",
+    "IssuedKeys",
+    "NonceStore",
+    "Verified",
+    "check_signature",
+    "check_timestamp",
+]
 
 API_VERSION = "2018-01-20"
 
@@ -56,17 +65,18 @@ class NonceStore:
         self._seen: set[tuple[str, str]] = set()
         self._expiry: deque[tuple[float, tuple[str, str]]] = deque()
 
-    def use(self, access_key_id: str, nonce: str, now: float) -> bool:
-        """Record a nonce; ``False`` if it was already used (and is still remembered)."""
+    def claim(self, access_key_id: str, nonce: str, now: float) -> None:
+        """Record a nonce, or refuse it if it was already used (and is still remembered)."""
         expiry = self._expiry
         while expiry and expiry[0][0] <= now:
             self._seen.discard(expiry.popleft()[1])
         key = (access_key_id, nonce)
         if key in self._seen:
-            return False
+            raise GatewayError(
+                400, "SignatureNonceUsed", "Specified signature nonce was used already."
+            )
         self._seen.add(key)
         expiry.append((now + self.ttl, key))
-        return True
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -126,6 +136,16 @@ class IssuedKeys:
         with self._lock:
             return self._by_id.get(access_key_id)
 
+    def secret_of(self, access_key_id: str, token: str | None, wall: float) -> str:
+        """The secret of an issued key, for a request that carries its unexpired token."""
+        key = self.get(access_key_id)
+        if key is None:
+            raise GatewayError(
+                404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
+            )
+        self.check(key, token, wall)
+        return key.access_key_secret
+
     def check(self, key: IssuedKey, token: str | None, wall: float) -> None:
         """Refuse a request signed with ``key`` unless it carries ``key``'s unexpired token."""
         if not token:
@@ -175,56 +195,16 @@ class Gateway:
         for name in self._required:
             if not params.get(name):
                 raise GatewayError.missing(name)
-        config = self.config
         key_id = params["AccessKeyId"]
-        secret = config.access_keys.get(key_id)
+        secret = self.config.access_keys.get(key_id)
         if secret is not None:
             self._check_token(key_id, params.get("SecurityToken"))
         else:
-            issued = self.issued.get(key_id)
-            if issued is None:
-                raise GatewayError(
-                    404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
-                )
-            self.issued.check(issued, params.get("SecurityToken"), wall)
-            secret = issued.access_key_secret
-        version = params.get("Version")
-        if version is not None and version != API_VERSION:
-            raise GatewayError(400, "InvalidVersion", "Specified parameter Version is not valid.")
-        if params["SignatureMethod"] != "HMAC-SHA1":
-            raise GatewayError(
-                400, "InvalidSignatureMethod", "Specified signature method is not supported."
-            )
-        signature_version = params.get("SignatureVersion")
-        if signature_version is not None and signature_version != "1.0":
-            raise GatewayError(
-                400, "InvalidSignatureVersion", "Specified signature version is not supported."
-            )
-        stamp = parse_request_timestamp(params["Timestamp"])
-        if stamp is None:
-            raise GatewayError(
-                400,
-                "InvalidTimeStamp.Format",
-                "Specified time stamp or date value is not well formatted.",
-            )
-        if abs(stamp - wall) > config.timestamp_window:
-            raise GatewayError(
-                400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."
-            )
-        signed = {name: value for name, value in params.items() if name != "Signature"}
-        canonical = canonical_query(signed)
-        expected = sign(method, canonical, secret)
-        if not hmac.compare_digest(expected.encode(), params["Signature"].encode()):
-            raise GatewayError(
-                400,
-                "SignatureDoesNotMatch",
-                "Specified signature is not matched with our calculation. server string to "
-                f"sign is:{string_to_sign(method, canonical)}",
-            )
-        if not self.nonces.use(key_id, params["SignatureNonce"], mono):
-            raise GatewayError(
-                400, "SignatureNonceUsed", "Specified signature nonce was used already."
-            )
+            secret = self.issued.secret_of(key_id, params.get("SecurityToken"), wall)
+        _check_versions(params)
+        check_timestamp(params["Timestamp"], wall, self.config.timestamp_window)
+        check_signature(method, params, secret)
+        self.nonces.claim(key_id, params["SignatureNonce"], mono)
         return Verified(access_key_id=key_id, action=params["Action"])
 
     def _check_token(self, key_id: str, token: str | None) -> None:
@@ -243,3 +223,49 @@ class Gateway:
             raise GatewayError(
                 400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired."
             )
+
+
+def _check_versions(params: dict[str, str]) -> None:
+    """API version, signature method and signature version (the optional ones if sent)."""
+    version = params.get("Version")
+    if version is not None and version != API_VERSION:
+        raise GatewayError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+    if params["SignatureMethod"] != "HMAC-SHA1":
+        raise GatewayError(
+            400, "InvalidSignatureMethod", "Specified signature method is not supported."
+        )
+    signature_version = params.get("SignatureVersion")
+    if signature_version is not None and signature_version != "1.0":
+        raise GatewayError(
+            400, "InvalidSignatureVersion", "Specified signature version is not supported."
+        )
+
+
+def check_timestamp(
+    text: str, wall: float, window: float, *, what: str = "time stamp or date value"
+) -> None:
+    """``Timestamp`` well formed and within ``window`` seconds of ``wall``.
+
+    ``what`` names it in the messages (STS says only "time stamp").
+    """
+    stamp = parse_request_timestamp(text)
+    if stamp is None:
+        raise GatewayError(
+            400, "InvalidTimeStamp.Format", f"Specified {what} is not well formatted."
+        )
+    if abs(stamp - wall) > window:
+        raise GatewayError(400, "InvalidTimeStamp.Expired", f"Specified {what} is expired.")
+
+
+def check_signature(method: str, params: dict[str, str], secret: str) -> None:
+    """The v1 signature over every parameter but ``Signature``, for ``method``."""
+    signed = {name: value for name, value in params.items() if name != "Signature"}
+    canonical = canonical_query(signed)
+    expected = sign(method, canonical, secret)
+    if not hmac.compare_digest(expected.encode(), params["Signature"].encode()):
+        raise GatewayError(
+            400,
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation. server string to "
+            f"sign is:{string_to_sign(method, canonical)}",
+        )

@@ -9,15 +9,13 @@ from __future__ import annotations
 import hashlib
 import random
 import string
+from typing import Any
 
 from ._time import DAY_MS, HOUR_MS, MINUTE_MS
 from .config import Dialect, FleetSpec
 from .fleet import Fleet
 from .model import DEFAULT_MODULE, Firmware, Group, Job, Module, Product
-from .tasks import (
-    FAILED,
-    TaskTable,
-)
+from .tasks import FAILED
 
 __all__ = ["build_fleet"]
 
@@ -42,6 +40,8 @@ _WEIGHTS = {
     "CANCELED": (0, 0, 0, 0, 30, 10, 60),
     "VERIFYING": (0, 30, 20, 30, 20, 0, 0),
     "VERIFY_FAILED": (0, 0, 0, 0, 50, 50, 0),
+    "PLANNED": (0, 100, 0, 0, 0, 0, 0),
+    "PLANNED_CONFIRM": (100, 0, 0, 0, 0, 0, 0),
 }
 _CODES = range(7)
 
@@ -151,16 +151,13 @@ class _Builder:
             position = per_module.get(module, 0)
             per_module[module] = position + 1
             ladder = product.versions[module]
-            number = fleet.next_firmware_number
             delta = rng.random() < 0.3
             created = self.anchor - rng.randrange(60 * DAY_MS, 360 * DAY_MS)
             dest = ladder[min(2 + position, len(ladder) - 1)]
             digest = hashlib.md5(f"{product.key}/{module}/{dest}".encode()).hexdigest()
-            status = self._firmware_status(number)
+            status = self._firmware_status(fleet.next_firmware_number)
             short = product.device_prefix[:-1]
-            firmware = Firmware(
-                number=number,
-                firmware_id=fleet.firmware_codec.encode(number),
+            firmware = fleet.create_firmware(
                 name=f"{short}-{module}-v{dest.replace('.', '_')}",  # names allow no dots
                 product_key=product.key,
                 product_name=product.name,
@@ -180,7 +177,6 @@ class _Builder:
                 utc_create_ms=created,
                 utc_modified_ms=created,
             )
-            fleet.add_firmware(firmware)
             self._jobs_of(product, firmware)
 
     def _jobs_of(self, product: Product, firmware: Firmware) -> None:
@@ -200,6 +196,18 @@ class _Builder:
         for created in times:
             dynamic_running = self._upgrade_job(product, firmware, created, dynamic_running)
 
+    def _history(self, status: str, created: int) -> tuple[int | None, int]:
+        """When a batch created at ``created`` ended (if it did) and was last modified."""
+        rng = self.rng
+        if status == "COMPLETED":
+            finished = min(created + rng.randrange(HOUR_MS, 10 * DAY_MS), self.anchor - HOUR_MS)
+            return max(created, finished), max(created, finished)
+        if status == "CANCELED":
+            return None, min(created + rng.randrange(HOUR_MS, 5 * DAY_MS), self.anchor - HOUR_MS)
+        if status == "PLANNED":
+            return None, created
+        return None, max(created, self.anchor - rng.randrange(0, 2 * DAY_MS))
+
     def _job(
         self,
         product: Product,
@@ -212,51 +220,40 @@ class _Builder:
         created: int,
         devices: range,
         weights: tuple[int, ...],
-        **extra: object,
+        src_versions: list[str],
+        **extra: Any,
     ) -> Job:
-        rng, fleet = self.rng, self.fleet
+        rng = self.rng
         ladder = product.versions[firmware.module_key]
-        if status == "COMPLETED":
-            finished = min(created + rng.randrange(HOUR_MS, 10 * DAY_MS), self.anchor - HOUR_MS)
-            end: int | None = max(created, finished)
-            modified = max(created, finished)
-        elif status == "CANCELED":
-            end = None
-            modified = min(created + rng.randrange(HOUR_MS, 5 * DAY_MS), self.anchor - HOUR_MS)
-        elif status == "PLANNED":
-            end = None
-            modified = created
-        else:
-            end = None
-            modified = max(created, self.anchor - rng.randrange(0, 2 * DAY_MS))
+        end, modified = self._history(status, created)
         if status == "PLANNED":
-            weights = (
-                (100, 0, 0, 0, 0, 0, 0) if extra.get("need_confirm") else (0, 100, 0, 0, 0, 0, 0)
-            )
-        job = fleet.new_job(
+            weights = _WEIGHTS["PLANNED_CONFIRM" if extra.get("need_confirm") else "PLANNED"]
+        start = None if status == "PLANNED" else created + rng.randrange(0, MINUTE_MS)
+        statuses = _statuses(rng, weights, len(devices))
+        if job_type == "VERIFY_FIRMWARE" and status == "COMPLETED" and firmware.status == 3:
+            statuses[0] = FAILED  # a failed verification has at least one failure
+        seed = rng.getrandbits(63)
+        return self.fleet.create_job(
             product,
             firmware,
+            devices=devices,
+            statuses=statuses,
             job_type=job_type,
             selection_type=selection,
             target_selection=target,
             status=status,
-            src_versions=[],
+            src_versions=src_versions,
             utc_create_ms=created,
             utc_modified_ms=max(created, modified),
-            utc_start_ms=None if status == "PLANNED" else created + rng.randrange(0, MINUTE_MS),
+            utc_start_ms=start,
             utc_end_ms=end,
-            tasks=TaskTable(devices, _statuses(rng, weights, len(devices)), fleet.next_task_number),
-            seed=rng.getrandbits(63),
+            seed=seed,
             default_src_version=firmware.src_version or ladder[0],
             anchor_ms=self.anchor,
             stuck_percent=self.spec.stuck_percent,
             timeout_in_minutes=rng.choice((None, 60, 1440)),
             **extra,
         )
-        if job_type == "VERIFY_FIRMWARE" and status == "COMPLETED" and firmware.status == 3:
-            job.tasks.status[0] = FAILED  # a failed verification has at least one failure
-        fleet.add_job(job)
-        return job
 
     def _verify_job(self, product: Product, firmware: Firmware) -> None:
         rng = self.rng
@@ -282,6 +279,7 @@ class _Builder:
             created=created,
             devices=devices,
             weights=weights,
+            src_versions=[],
         )
 
     def _next_status(self) -> str:
@@ -298,12 +296,12 @@ class _Builder:
     def _upgrade_job(
         self, product: Product, firmware: Firmware, created: int, dynamic_running: bool
     ) -> bool:
+        """One generated upgrade batch; returns whether a dynamic batch of ``firmware`` is
+        now running (a package has at most one)."""
         rng, spec = self.rng, self.spec
         n = product.n_devices
         count = min(rng.randint(*spec.tasks_per_job), n)
         status = self._next_status()
-        ladder = product.versions[firmware.module_key]
-        extra: dict[str, object] = {}
         dynamic = (
             count > 0
             and not dynamic_running
@@ -311,30 +309,10 @@ class _Builder:
             and spec.job_statuses is None
             and rng.random() < 0.2
         )
-        if status == "PLANNED":
-            created = self.anchor - rng.randrange(HOUR_MS, 2 * DAY_MS)
-            schedule = self.anchor + rng.randrange(HOUR_MS, 6 * DAY_MS)
-            extra["schedule_ms"] = schedule
-            if rng.random() < 0.5:
-                extra["schedule_finish_ms"] = schedule + rng.randrange(HOUR_MS, 7 * DAY_MS)
-        elif status == "IN_PROGRESS":
-            created = min(created, self.anchor - 3 * DAY_MS)
-        need_confirm = not dynamic and rng.random() < 0.25
-        if status == "IN_PROGRESS" and not dynamic and not self.confirm_job_made:
-            need_confirm = True  # make sure CONFIRM tasks exist somewhere in the fleet
-        self.confirm_job_made = self.confirm_job_made or (need_confirm and status == "IN_PROGRESS")
-        extra["need_confirm"] = need_confirm
-        extra["need_push"] = rng.random() < 0.9
-        if rng.random() < 0.4:
-            extra["retry_interval"] = rng.choice((0, 10, 30))
-            extra["retry_count"] = rng.choice((1, 2, 5))
-        extra["download_protocol"] = "HTTPS" if rng.random() < 0.9 else "MQTT"
-        extra["maximum_per_minute"] = rng.choice((100, 1000, 10000))
-        if rng.random() < 0.4:
-            extra["tags"] = [
-                ("env", rng.choice(("prod", "staging"))),
-                ("wave", str(rng.randint(1, 9))),
-            ]
+        created, extra = self._schedule(status, created)
+        need_confirm = self._needs_confirmation(status, dynamic)
+        extra.update(self._rollout(need_confirm))
+        ladder = product.versions[firmware.module_key]
         src_versions = [ladder[0]] if rng.random() < 0.5 else []
         if firmware.type == 1 and firmware.src_version is not None:
             src_versions = [firmware.src_version]  # a delta package only applies to its source
@@ -345,31 +323,8 @@ class _Builder:
             src_versions = src_versions or [ladder[0]]
         else:
             selection = "STATIC"
-            choices = ["ALL", "ALL", "GRAY"]
-            if count <= 200:
-                choices += ["SPECIFIC", "SPECIFIC"]
-            if count * 3 <= n and product.groups:
-                choices.append("GROUP")
-            target = rng.choice(choices) if spec.job_statuses is None else "ALL"
-            if target == "SPECIFIC":
-                step = rng.randint(1, max(1, min(7, (n - 1) // max(count - 1, 1))))
-                devices = _device_range(rng, n, count, step)
-            elif target == "GROUP":
-                group = rng.choice(list(product.groups.values()))
-                extra["group_id"], extra["group_name"] = group.group_id, group.name
-                members = group.devices(n)
-                devices = members[: min(count, len(members))]
-            else:
-                devices = _device_range(rng, n, count)
-                if target == "GRAY":
-                    extra["gray_percent"] = rng.choice(("5", "10", "20", "33.3", "50"))
-        weights = {
-            "IN_PROGRESS": _WEIGHTS["IN_PROGRESS_CONFIRM" if need_confirm else "IN_PROGRESS"],
-            "COMPLETED": _WEIGHTS["COMPLETED"],
-            "CANCELED": _WEIGHTS["CANCELED"],
-            "PLANNED": (0, 100, 0, 0, 0, 0, 0),
-        }[status]
-        job = self._job(
+            target, devices = self._static_targets(product, count, extra)
+        self._job(
             product,
             firmware,
             job_type="UPGRADE_FIRMWARE",
@@ -378,11 +333,76 @@ class _Builder:
             status=status,
             created=created,
             devices=devices,
-            weights=weights,
+            weights=_WEIGHTS[
+                "IN_PROGRESS_CONFIRM" if status == "IN_PROGRESS" and need_confirm else status
+            ],
+            src_versions=src_versions,
             **extra,
         )
-        job.src_versions = src_versions
         return dynamic_running or (dynamic and status == "IN_PROGRESS")
+
+    def _schedule(self, status: str, created: int) -> tuple[int, dict[str, object]]:
+        """The creation time a batch in ``status`` can have, and its schedule if PLANNED."""
+        rng = self.rng
+        extra: dict[str, object] = {}
+        if status == "PLANNED":
+            created = self.anchor - rng.randrange(HOUR_MS, 2 * DAY_MS)
+            schedule = self.anchor + rng.randrange(HOUR_MS, 6 * DAY_MS)
+            extra["schedule_ms"] = schedule
+            if rng.random() < 0.5:
+                extra["schedule_finish_ms"] = schedule + rng.randrange(HOUR_MS, 7 * DAY_MS)
+        elif status == "IN_PROGRESS":
+            created = min(created, self.anchor - 3 * DAY_MS)
+        return created, extra
+
+    def _needs_confirmation(self, status: str, dynamic: bool) -> bool:
+        need_confirm = not dynamic and self.rng.random() < 0.25
+        if status == "IN_PROGRESS" and not dynamic and not self.confirm_job_made:
+            need_confirm = True  # make sure CONFIRM tasks exist somewhere in the fleet
+        self.confirm_job_made = self.confirm_job_made or (need_confirm and status == "IN_PROGRESS")
+        return need_confirm
+
+    def _rollout(self, need_confirm: bool) -> dict[str, object]:
+        """How a batch reaches its devices: confirmation, push, retries, protocol, rate, tags."""
+        rng = self.rng
+        options: dict[str, object] = {"need_confirm": need_confirm}
+        options["need_push"] = rng.random() < 0.9
+        if rng.random() < 0.4:
+            options["retry_interval"] = rng.choice((0, 10, 30))
+            options["retry_count"] = rng.choice((1, 2, 5))
+        options["download_protocol"] = "HTTPS" if rng.random() < 0.9 else "MQTT"
+        options["maximum_per_minute"] = rng.choice((100, 1000, 10000))
+        if rng.random() < 0.4:
+            options["tags"] = [
+                ("env", rng.choice(("prod", "staging"))),
+                ("wave", str(rng.randint(1, 9))),
+            ]
+        return options
+
+    def _static_targets(
+        self, product: Product, count: int, extra: dict[str, object]
+    ) -> tuple[str, range]:
+        """A static batch's TargetSelection and its ``count`` devices (group and gray
+        details go into ``extra``)."""
+        rng, n = self.rng, product.n_devices
+        choices = ["ALL", "ALL", "GRAY"]
+        if count <= 200:
+            choices += ["SPECIFIC", "SPECIFIC"]
+        if count * 3 <= n and product.groups:
+            choices.append("GROUP")
+        target = rng.choice(choices) if self.spec.job_statuses is None else "ALL"
+        if target == "SPECIFIC":
+            step = rng.randint(1, max(1, min(7, (n - 1) // max(count - 1, 1))))
+            return target, _device_range(rng, n, count, step)
+        if target == "GROUP":
+            group = rng.choice(list(product.groups.values()))
+            extra["group_id"], extra["group_name"] = group.group_id, group.name
+            members = group.devices(n)
+            return target, members[: min(count, len(members))]
+        devices = _device_range(rng, n, count)
+        if target == "GRAY":
+            extra["gray_percent"] = rng.choice(("5", "10", "20", "33.3", "50"))
+        return target, devices
 
 
 def build_fleet(spec: FleetSpec, *, seed: int, dialect: Dialect, anchor_ms: int) -> Fleet:

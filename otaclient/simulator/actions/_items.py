@@ -6,7 +6,7 @@ Built with aliyun (PascalCase) names; the renderer lower-cases first letters for
 from __future__ import annotations
 
 from .._time import format_utc_ms
-from ..fleet import mix64
+from ..derive import mix64
 from ..model import Firmware, Job
 from ._context import ActionContext, Tree
 

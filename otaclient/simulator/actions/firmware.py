@@ -8,7 +8,7 @@ from typing import Any
 
 from .._time import format_utc_ms
 from ..errors import BusinessError
-from ..model import DEFAULT_MODULE, Firmware
+from ..model import DEFAULT_MODULE, Firmware, Product
 from ._context import ActionContext, Tree, page_slice, page_window, paging_keys
 from ._items import firmware_detail, firmware_item
 from ._tickets import OSS_HOST, random_hex, upload_ticket
@@ -72,6 +72,34 @@ def _multi_files(ctx: ActionContext) -> list[dict[str, Any]]:
     return files
 
 
+def _package_type(ctx: ActionContext, dest: str) -> tuple[int, str | None]:
+    """``Type`` (0 full, 1 delta) and the delta package's ``SrcVersion``."""
+    firmware_type = ctx.params.integer("Type", allowed=(0, 1))
+    firmware_type = 0 if firmware_type is None else firmware_type
+    src = ctx.params.text("SrcVersion")
+    if firmware_type != 1:
+        return firmware_type, None
+    if src is None:
+        raise BusinessError.missing("SrcVersion")
+    if src == dest:
+        raise BusinessError.invalid("SrcVersion", "must differ from DestVersion")
+    return firmware_type, src
+
+
+def _module_name(ctx: ActionContext, product: Product | None) -> str:
+    """``ModuleName`` as the product spells it (``default`` unless given)."""
+    module_name = ctx.params.text("ModuleName") or DEFAULT_MODULE
+    if product is None:
+        return module_name
+    module = product.modules.get(module_name.lower())
+    if module is None:
+        raise BusinessError(
+            "iot.ota.ModuleNotExist",
+            f"The module {module_name} does not exist in {product.key}.",
+        )
+    return module.name
+
+
 def create_ota_firmware(ctx: ActionContext) -> Tree:
     """CreateOTAFirmware: register a package (unverified unless NeedToVerify=false)."""
     p, fleet = ctx.params, ctx.fleet
@@ -87,25 +115,8 @@ def create_ota_firmware(ctx: ActionContext) -> Tree:
     product = ctx.product(required=False)
     desc = p.text("FirmwareDesc", max_len=100)
     sign_method = p.choice("SignMethod", ("MD5", "SHA256"), case_insensitive=True) or "MD5"
-    firmware_type = p.integer("Type", allowed=(0, 1))
-    firmware_type = 0 if firmware_type is None else firmware_type
-    src = p.text("SrcVersion")
-    if firmware_type == 1:
-        if src is None:
-            raise BusinessError.missing("SrcVersion")
-        if src == dest:
-            raise BusinessError.invalid("SrcVersion", "must differ from DestVersion")
-    else:
-        src = None
-    module_name = p.text("ModuleName") or DEFAULT_MODULE
-    if product is not None:
-        module = product.modules.get(module_name.lower())
-        if module is None:
-            raise BusinessError(
-                "iot.ota.ModuleNotExist",
-                f"The module {module_name} does not exist in {product.key}.",
-            )
-        module_name = module.name
+    firmware_type, src = _package_type(ctx, dest)
+    module_name = _module_name(ctx, product)
     need_verify = p.boolean("NeedToVerify")
     udi = p.text("Udi", max_len=4096)
     size = p.integer("FirmwareSize", low=0)
@@ -115,11 +126,8 @@ def create_ota_firmware(ctx: ActionContext) -> Tree:
             "iot.ota.FirmwareCountExceeded",
             f"An account can have at most {_MAX_FIRMWARE} packages.",
         )
-    number = fleet.next_firmware_number
     digest = hashlib.md5((url or name).encode()).hexdigest()
-    firmware = Firmware(
-        number=number,
-        firmware_id=fleet.firmware_codec.encode(number),
+    firmware = fleet.create_firmware(
         name=name,
         product_key=None if product is None else product.key,
         product_name=None if product is None else product.name,
@@ -139,7 +147,6 @@ def create_ota_firmware(ctx: ActionContext) -> Tree:
         utc_create_ms=ctx.now_ms,
         utc_modified_ms=ctx.now_ms,
     )
-    fleet.add_firmware(firmware)
     return {"Data": {"FirmwareId": firmware.firmware_id, "UtcCreate": format_utc_ms(ctx.now_ms)}}
 
 
@@ -158,12 +165,7 @@ def modify_ota_firmware(ctx: ActionContext) -> Tree:
     udi = p.text("FirmwareUdi", max_len=4096)
     if name is not None:
         _check_name(ctx, name, exclude=firmware)
-        firmware.name = name
-    if desc is not None:
-        firmware.desc = desc
-    if udi is not None:
-        firmware.udi = udi
-    firmware.utc_modified_ms = ctx.now_ms
+    ctx.fleet.modify_firmware(firmware, ctx.now_ms, name=name, desc=desc, udi=udi)
     return {}
 
 
@@ -178,8 +180,7 @@ def delete_ota_firmware(ctx: ActionContext) -> Tree:
                 "iot.ota.FirmwareInUse",
                 f"The update package {firmware.firmware_id} has an unfinished batch {job.job_id}.",
             )
-    del fleet.firmware[firmware.firmware_id]
-    fleet.jobs_by_firmware.pop(firmware.firmware_id, None)
+    fleet.remove_firmware(firmware)
     return {}
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from array import array
 from collections.abc import Iterable
 from typing import Any
 
 from .._time import DAY_MS, HOUR_MS, MINUTE_MS, format_utc_ms
+from ..derive import mix64
 from ..errors import BusinessError
-from ..fleet import mix64
-from ..model import Firmware, Job, Product
-from ..tasks import CANCELED, CONFIRM, NOTIFIED, QUEUED, TaskTable
+from ..model import Firmware, Group, Job, Product
+from ..tasks import CANCELED, CONFIRM, NOTIFIED, QUEUED
 from ._context import ActionContext, Tree, page_slice, page_window, paging_keys
 from ._items import job_detail, job_item
 
@@ -172,15 +173,14 @@ def _create_job(
         fleet.set_task_status(job, row, CANCELED, now, "Overwritten by a newer batch.")
     status = "PLANNED" if schedule_ms is not None else "IN_PROGRESS"
     initial = CONFIRM if options["need_confirm"] else QUEUED
-    table = TaskTable(
-        targets.devices, bytearray([initial]) * len(targets.devices), fleet.next_task_number
-    )
     version_table = sorted(set(targets.versions))
     positions = {version: i for i, version in enumerate(version_table)}
-    table.src_codes = array("H", (positions[v] for v in targets.versions))
-    job = fleet.new_job(
+    return fleet.create_job(
         product,
         firmware,
+        devices=targets.devices,
+        statuses=bytearray([initial]) * len(targets.devices),
+        src_codes=array("H", (positions[v] for v in targets.versions)),
         job_type=job_type,
         selection_type=selection,
         target_selection=target,
@@ -190,7 +190,6 @@ def _create_job(
         utc_modified_ms=now,
         utc_start_ms=None if status == "PLANNED" else now,
         utc_end_ms=None,
-        tasks=table,
         seed=ctx.rng.getrandbits(63),
         default_src_version=None,
         src_version_table=version_table,
@@ -201,8 +200,6 @@ def _create_job(
         **options,
         **extra,
     )
-    fleet.add_job(job)
-    return job
 
 
 def _created(ctx: ActionContext, job: Job, *, quirk: bool = False) -> Tree:
@@ -243,8 +240,7 @@ def create_ota_verify_job(ctx: ActionContext) -> Tree:
         options=options,
         src_versions=[],
     )
-    firmware.status, firmware.verify_progress = 2, 0
-    firmware.utc_modified_ms = ctx.now_ms
+    ctx.fleet.start_verification(firmware, ctx.now_ms)
     return _created(ctx, job)
 
 
@@ -254,14 +250,10 @@ def _gray_percent(text: str) -> float:
     return float(text)
 
 
-def create_ota_static_upgrade_job(ctx: ActionContext) -> Tree:
-    """CreateOTAStaticUpgradeJob: a batch over a fixed set of devices (seed 003)."""
-    p, fleet, now = ctx.params, ctx.fleet, ctx.now_ms
-    firmware, product = _package_for(ctx, upgrade=True)
-    target = p.choice("TargetSelection", _TARGETS, required=True, case_insensitive=ctx.tuya)
-    assert target is not None
-    src_versions = p.repeat("SrcVersion")
-    options = _job_options(ctx)
+def _schedule_window(ctx: ActionContext) -> tuple[int | None, int | None]:
+    """``ScheduleTime`` (5 minutes to 7 days ahead) and ``ScheduleFinishTime`` (1 hour to
+    30 days after it), epoch ms."""
+    p, now = ctx.params, ctx.now_ms
     schedule = p.integer("ScheduleTime")
     finish = p.integer("ScheduleFinishTime")
     if schedule is not None and not now + 5 * MINUTE_MS <= schedule <= now + 7 * DAY_MS:
@@ -273,84 +265,89 @@ def create_ota_static_upgrade_job(ctx: ActionContext) -> Tree:
             raise BusinessError.invalid(
                 "ScheduleFinishTime", "1 hour to 30 days after ScheduleTime"
             )
-    overwrite = options["overwrite_mode"] == 2
-    extra: dict[str, Any] = {}
-    n = product.n_devices
-    if target == "SPECIFIC":
-        names = p.repeat("TargetDeviceName", max_items=200)
-        url = p.text("DnListFileUrl")
-        if names and url:
-            raise BusinessError.invalid(
-                "DnListFileUrl", "give TargetDeviceName or DnListFileUrl, not both"
-            )
-        if url is not None:
-            listed = fleet.device_lists.get(url)
-            if listed is None:
-                raise BusinessError(
-                    "iot.ota.DeviceListFileNotExist", f"The device list file {url} does not exist."
-                )
-            indices = (product.device_index(name) for name in listed)
-            candidates: Iterable[int] = sorted({i for i in indices if i is not None})
-            strict = False
-        elif names:
-            candidates, strict = _named_devices(ctx, product, names), True
-        else:
-            raise BusinessError.missing("TargetDeviceName")
-        targets = _select(
-            ctx,
-            product,
-            firmware,
-            candidates,
-            src_versions=src_versions,
-            overwrite=overwrite,
-            strict=strict,
+    return schedule, finish
+
+
+def _specific_devices(ctx: ActionContext, product: Product) -> tuple[Iterable[int], bool]:
+    """SPECIFIC targets: the named devices (strict: each must be able to take the package),
+    or the existing ones of a device-list file (not strict)."""
+    p = ctx.params
+    names = p.repeat("TargetDeviceName", max_items=200)
+    url = p.text("DnListFileUrl")
+    if names and url:
+        raise BusinessError.invalid(
+            "DnListFileUrl", "give TargetDeviceName or DnListFileUrl, not both"
         )
+    if url is not None:
+        listed = ctx.fleet.device_lists.get(url)
+        if listed is None:
+            raise BusinessError(
+                "iot.ota.DeviceListFileNotExist", f"The device list file {url} does not exist."
+            )
+        indices = (product.device_index(name) for name in listed)
+        return sorted({i for i in indices if i is not None}), False
+    if names:
+        return _named_devices(ctx, product, names), True
+    raise BusinessError.missing("TargetDeviceName")
+
+
+def _group(product: Product, group_id: str) -> Group:
+    group = product.groups.get(group_id)
+    if group is None:
+        raise BusinessError("iot.group.NotExistedGroup", f"The group {group_id} does not exist.")
+    return group
+
+
+def _gray_sample(targets: _Targets, percent: float, seed: int) -> _Targets:
+    """``percent`` of the targets (rounded down), picked by a hash of ``seed`` and each
+    device, in device order."""
+    keep = int(len(targets.devices) * percent / 100)  # "rounded down"
+    ranked = sorted(range(len(targets.devices)), key=lambda i: mix64(seed ^ targets.devices[i]))
+    chosen = sorted(ranked[:keep])
+    sample = _Targets()
+    sample.devices = array("I", (targets.devices[i] for i in chosen))
+    sample.versions = [targets.versions[i] for i in chosen]
+    picked = set(sample.devices)
+    sample.overwritten = [
+        (job, row) for job, row in targets.overwritten if job.tasks.devices[row] in picked
+    ]
+    return sample
+
+
+def create_ota_static_upgrade_job(ctx: ActionContext) -> Tree:
+    """CreateOTAStaticUpgradeJob: a batch over a fixed set of devices (seed 003)."""
+    p = ctx.params
+    firmware, product = _package_for(ctx, upgrade=True)
+    target = p.choice("TargetSelection", _TARGETS, required=True, case_insensitive=ctx.tuya)
+    assert target is not None
+    src_versions = p.repeat("SrcVersion")
+    options = _job_options(ctx)
+    schedule, finish = _schedule_window(ctx)
+    select = functools.partial(
+        _select,
+        ctx,
+        product,
+        firmware,
+        src_versions=src_versions,
+        overwrite=options["overwrite_mode"] == 2,
+        strict=False,
+    )
+    extra: dict[str, Any] = {}
+    if target == "SPECIFIC":
+        candidates, strict = _specific_devices(ctx, product)
+        targets = select(candidates, strict=strict)
     elif target == "GROUP":
         group_id = p.required("GroupId")
         p.choice("GroupType", ("LINK_PLATFORM",), required=True)
-        group = product.groups.get(group_id)
-        if group is None:
-            raise BusinessError(
-                "iot.group.NotExistedGroup", f"The group {group_id} does not exist."
-            )
+        group = _group(product, group_id)
         extra.update(group_id=group.group_id, group_name=group.name)
-        targets = _select(
-            ctx,
-            product,
-            firmware,
-            group.devices(n),
-            src_versions=src_versions,
-            overwrite=overwrite,
-            strict=False,
-        )
+        targets = select(group.devices(product.n_devices))
     else:
         percent = _gray_percent(p.required("GrayPercent")) if target == "GRAY" else 100.0
-        targets = _select(
-            ctx,
-            product,
-            firmware,
-            range(n),
-            src_versions=src_versions,
-            overwrite=overwrite,
-            strict=False,
-        )
+        targets = select(range(product.n_devices))
         if target == "GRAY":
             extra["gray_percent"] = p.required("GrayPercent")
-            keep = int(len(targets.devices) * percent / 100)  # "rounded down"
-            seed = now ^ firmware.number
-            chosen = sorted(
-                sorted(range(len(targets.devices)), key=lambda i: mix64(seed ^ targets.devices[i]))[
-                    :keep
-                ]
-            )
-            sample = _Targets()
-            sample.devices = array("I", (targets.devices[i] for i in chosen))
-            sample.versions = [targets.versions[i] for i in chosen]
-            picked = set(sample.devices)
-            sample.overwritten = [
-                (job, row) for job, row in targets.overwritten if job.tasks.devices[row] in picked
-            ]
-            targets = sample
+            targets = _gray_sample(targets, percent, seed=ctx.now_ms ^ firmware.number)
     job = _create_job(
         ctx,
         product,
@@ -368,10 +365,9 @@ def create_ota_static_upgrade_job(ctx: ActionContext) -> Tree:
     return _created(ctx, job, quirk=True)
 
 
-def create_ota_dynamic_upgrade_job(ctx: ActionContext) -> Tree:
-    """CreateOTADynamicUpgradeJob: keep upgrading devices that match (one per package)."""
-    p, fleet = ctx.params, ctx.fleet
-    firmware, product = _package_for(ctx, upgrade=True)
+def _dynamic_sources(ctx: ActionContext, firmware: Firmware) -> tuple[str | None, list[str]]:
+    """The group (with its type) or the source versions a dynamic batch follows."""
+    p = ctx.params
     group_id = p.text("GroupId")
     group_type = p.choice("GroupType", ("LINK_PLATFORM_DYNAMIC",))
     src_versions = p.repeat("SrcVersion")
@@ -384,22 +380,29 @@ def create_ota_dynamic_upgrade_job(ctx: ActionContext) -> Tree:
         raise BusinessError.invalid("SrcVersion", "at most 10 distinct versions")
     if firmware.type == 1 and src_versions and set(src_versions) != {firmware.src_version}:
         raise BusinessError.invalid("SrcVersion", "must equal the delta package's SrcVersion")
-    mode = p.integer("DynamicMode", allowed=(1, 2)) or 1
-    options = _job_options(ctx)
-    for job in fleet.jobs_by_firmware.get(firmware.firmware_id, ()):
+    return group_id, src_versions
+
+
+def _refuse_second_dynamic_job(ctx: ActionContext, firmware: Firmware) -> None:
+    for job in ctx.fleet.jobs_by_firmware.get(firmware.firmware_id, ()):
         if job.selection_type == "DYNAMIC" and job.status == "IN_PROGRESS":
             raise BusinessError(
                 "iot.ota.DynamicJobExisted",
                 f"The update package {firmware.firmware_id} already has a running dynamic batch.",
             )
+
+
+def create_ota_dynamic_upgrade_job(ctx: ActionContext) -> Tree:
+    """CreateOTADynamicUpgradeJob: keep upgrading devices that match (one per package)."""
+    firmware, product = _package_for(ctx, upgrade=True)
+    group_id, src_versions = _dynamic_sources(ctx, firmware)
+    mode = ctx.params.integer("DynamicMode", allowed=(1, 2)) or 1
+    options = _job_options(ctx)
+    _refuse_second_dynamic_job(ctx, firmware)
     extra: dict[str, Any] = {"dynamic_mode": mode}
     candidates: Iterable[int] = range(product.n_devices)
     if group_id is not None:
-        group = product.groups.get(group_id)
-        if group is None:
-            raise BusinessError(
-                "iot.group.NotExistedGroup", f"The group {group_id} does not exist."
-            )
+        group = _group(product, group_id)
         extra.update(group_id=group.group_id, group_name=group.name)
         candidates = group.devices(product.n_devices)
     # Mode 2 only reaches devices that report a matching version later: no tasks now.
@@ -452,14 +455,14 @@ def update_ota_job(ctx: ActionContext) -> Tree:
         raise BusinessError.invalid("TargetSelection", f"the batch's is {job.target_selection}")
     _require_running(job)
     assert rate is not None
-    job.maximum_per_minute = rate
-    if timeout is not None:
-        job.timeout_in_minutes = timeout
-    if src_versions:
-        job.src_versions = src_versions
-    if tags is not None:
-        job.tags = tags
-    job.utc_modified_ms = ctx.now_ms
+    ctx.fleet.update_job(
+        job,
+        ctx.now_ms,
+        maximum_per_minute=rate,
+        timeout_in_minutes=timeout,
+        src_versions=src_versions,
+        tags=tags,
+    )
     return {}
 
 
@@ -515,8 +518,7 @@ def cancel_ota_strategy_by_job(ctx: ActionContext) -> Tree:
             "iot.ota.NotDynamicJob", f"The update batch {job.job_id} is not a dynamic batch."
         )
     _require_running(job)
-    job.status = "CANCELED"
-    job.utc_modified_ms = ctx.now_ms
+    ctx.fleet.cancel_job(job, ctx.now_ms)
     return {}
 
 

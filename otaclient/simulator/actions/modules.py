@@ -46,7 +46,7 @@ def create_ota_module(ctx: ActionContext) -> Tree:
             "iot.ota.ModuleCountExceeded",
             f"A product can have at most {_MAX_CUSTOM_MODULES} custom modules.",
         )
-    product.modules[name.lower()] = Module(name, product.key, alias, desc, ctx.now_ms, ctx.now_ms)
+    ctx.fleet.add_module(product, Module(name, product.key, alias, desc, ctx.now_ms, ctx.now_ms))
     return {}
 
 
@@ -55,11 +55,7 @@ def update_ota_module(ctx: ActionContext) -> Tree:
     module, _ = _module(ctx)
     alias = ctx.params.text("AliasName", max_len=64)
     desc = ctx.params.text("Desc", max_len=100)
-    if alias is not None:
-        module.alias_name = alias
-    if desc is not None:
-        module.desc = desc
-    module.gmt_modified_ms = ctx.now_ms
+    ctx.fleet.update_module(module, ctx.now_ms, alias=alias, desc=desc)
     return {}
 
 
@@ -76,8 +72,7 @@ def delete_ota_module(ctx: ActionContext) -> Tree:
                 "iot.ota.ModuleHasFirmware",
                 f"The module {module.name} still has update packages, e.g. {firmware.firmware_id}.",
             )
-    product = ctx.fleet.products_by_key[product_key]
-    del product.modules[module.name.lower()]
+    ctx.fleet.remove_module(ctx.fleet.products_by_key[product_key], module)
     return {}
 
 
@@ -127,7 +122,7 @@ def generate_device_name_list_url(ctx: ActionContext) -> Tree:
     key = f"dn-list/{random_hex(ctx, 128)}.csv"
     data = upload_ticket(ctx, key, key_id_name="AccessKeyId")
     data["FileUrl"] = f"{OSS_HOST}/{key}"
-    ctx.fleet.device_lists[data["FileUrl"]] = None
+    ctx.fleet.issue_device_list(data["FileUrl"])
     return {"Data": data}
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..derive import CANCELED_TEXT
 from ..errors import BusinessError
-from ..fleet import CANCELED_TEXT
 from ..model import Job
 from ..tasks import (
     CANCELED,
@@ -91,12 +91,12 @@ def cancel_ota_task_by_job(ctx: ActionContext) -> Tree:
         codes.add(CONFIRM)
     if scheduled and job.status == "PLANNED":
         codes.update((QUEUED, CONFIRM))
-        job.status = "CANCELED"
+        ctx.fleet.cancel_job(job, ctx.now_ms)
     for code in sorted(codes):
         # Copy: the cached row index is invalidated by the first status change.
         for row in list(job.tasks.rows_with_status(code)):
             ctx.fleet.set_task_status(job, row, CANCELED, ctx.now_ms, CANCELED_TEXT)
-    job.utc_modified_ms = ctx.now_ms
+    ctx.fleet.touch_job(job, ctx.now_ms)
     return {}
 
 
@@ -160,7 +160,7 @@ def confirm_ota_task(ctx: ActionContext) -> Tree:
     for job, row in located:
         if job.tasks.status[row] == CONFIRM:
             ctx.fleet.set_task_status(job, row, QUEUED, ctx.now_ms)
-            job.utc_modified_ms = ctx.now_ms
+            ctx.fleet.touch_job(job, ctx.now_ms)
     return {}
 
 
@@ -214,13 +214,7 @@ def reupgrade_ota_task(ctx: ActionContext) -> Tree:
                 f"The device of task {task_id} already has an unfinished update task.",
             )
         rows.append(row)
-    # Tasks of a batch that needs confirmation go back to CONFIRM.
-    code = CONFIRM if job.need_confirm else QUEUED
-    for row in dict.fromkeys(rows):
-        ctx.fleet.set_task_status(job, row, code, ctx.now_ms)
-    if job.status == "COMPLETED":
-        job.status, job.utc_end_ms = "IN_PROGRESS", None
-    job.utc_modified_ms = ctx.now_ms
+    ctx.fleet.requeue_tasks(job, list(dict.fromkeys(rows)), ctx.now_ms)
     return {}
 
 
