@@ -13,14 +13,13 @@ import argparse
 import importlib
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from ._common import Result, fmt, machine_info
+from ._common import Result, fmt, machine_info, timed
 
 BENCHMARKS = (
     "harvest_at_cap",
@@ -47,47 +46,62 @@ def render(result: Result) -> Table:
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="small sizes, a few seconds each")
     parser.add_argument(
         "--only", action="append", choices=BENCHMARKS, metavar="NAME", help="run only NAME"
     )
     parser.add_argument("--json", type=Path, help="write results here (default: full runs only)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    names = args.only or list(BENCHMARKS)
-    console = Console(width=160)
-    out_path: Path | None = args.json or (None if args.smoke else RESULTS)
+
+def _document(args: argparse.Namespace, out_path: Path | None) -> dict[str, Any]:
+    """What results.json will hold: the earlier entries when only some benchmarks run."""
     document: dict[str, Any] = {}
     if out_path is not None and args.only and out_path.exists():
         document = json.loads(out_path.read_text())
     document["machine"] = machine_info()
     document["command"] = "python -m benchmarks" + (" --smoke" if args.smoke else "")
     document["smoke"] = args.smoke
-    results = document.setdefault("benchmarks", {})
+    document.setdefault("benchmarks", {})
+    return document
 
-    failed: list[str] = []
-    started = time.perf_counter()
-    for name in names:
-        module = importlib.import_module(f"benchmarks.{name}")
-        console.rule(f"[bold]{name}")
-        t0 = time.perf_counter()
+
+def _run_one(console: Console, name: str, smoke: bool) -> dict[str, Any] | None:
+    """Run benchmark ``name`` and print its table; its results.json entry, or ``None``
+    when it failed (the traceback is printed)."""
+    module = importlib.import_module(f"benchmarks.{name}")
+    console.rule(f"[bold]{name}")
+    with timed() as took:
         try:
-            result: Result = module.run(args.smoke)
+            result: Result = module.run(smoke)
         except Exception:
             console.print_exception()
-            failed.append(name)
-            continue
-        elapsed = time.perf_counter() - t0
-        console.print(render(result))
-        console.print(f"[dim]{name}: {elapsed:.1f} s[/dim]")
-        entry = result.to_json()
-        entry["seconds"] = round(elapsed, 2)
-        results[name] = entry
-        if out_path is not None:  # after each benchmark, so a long run keeps what it has
-            out_path.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    console.print(f"[bold]total {time.perf_counter() - started:.1f} s")
+            return None
+    console.print(render(result))
+    console.print(f"[dim]{name}: {took.wall:.1f} s[/dim]")
+    entry = result.to_json()
+    entry["seconds"] = round(took.wall, 2)
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    console = Console(width=160)
+    out_path: Path | None = args.json or (None if args.smoke else RESULTS)
+    document = _document(args, out_path)
+    failed: list[str] = []
+    with timed() as total:
+        for name in args.only or list(BENCHMARKS):
+            entry = _run_one(console, name, args.smoke)
+            if entry is None:
+                failed.append(name)
+                continue
+            document["benchmarks"][name] = entry
+            if out_path is not None:  # after each benchmark, so a long run keeps what it has
+                out_path.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    console.print(f"[bold]total {total.wall:.1f} s")
     if failed:
         console.print(f"[red]failed: {', '.join(failed)}")
         return 1

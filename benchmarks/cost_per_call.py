@@ -19,7 +19,6 @@ import cProfile
 import json
 import pstats
 import statistics
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,10 +27,18 @@ import anyio
 import httpx
 
 from otaclient import OTAClient
-from otaclient._constants import API_VERSION
-from otaclient._signing import canonical_query, percent_encode, sign
 
-from ._common import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, Result, Server, ratio, serve
+from ._common import (
+    Result,
+    Server,
+    otaclient_of,
+    ratio,
+    sdk_client,
+    serve,
+    signed_query,
+    timed,
+    verdict,
+)
 
 NAME = "cost_per_call"
 
@@ -54,20 +61,15 @@ async def _drive(calls: int, call: Call) -> tuple[float, float]:
         for _ in remaining:
             await call()
 
-    wall, cpu = time.perf_counter(), time.process_time()
-    async with anyio.create_task_group() as group:
-        for _ in range(CONCURRENCY):
-            group.start_soon(worker)
-    return time.perf_counter() - wall, time.process_time() - cpu
+    with timed() as took:
+        async with anyio.create_task_group() as group:
+            for _ in range(CONCURRENCY):
+                group.start_soon(worker)
+    return took.wall, took.cpu
 
 
 def _otaclient(url: str) -> OTAClient:
-    return OTAClient(
-        endpoint=url,
-        access_key_id=DEMO_ACCESS_KEY_ID,
-        access_key_secret=DEMO_ACCESS_KEY_SECRET,
-        qps=None,
-    )
+    return otaclient_of(url, qps=None)
 
 
 async def _run_otaclient(url: str, calls: int, warmup: int) -> dict[str, Any]:
@@ -85,18 +87,8 @@ async def _run_otaclient(url: str, calls: int, warmup: int) -> dict[str, Any]:
 
 async def _run_sdk(url: str, calls: int, warmup: int) -> dict[str, Any]:
     from alibabacloud_iot20180120 import models
-    from alibabacloud_iot20180120.client import Client
-    from alibabacloud_tea_openapi.models import Config
 
-    client = Client(
-        Config(
-            access_key_id=DEMO_ACCESS_KEY_ID,
-            access_key_secret=DEMO_ACCESS_KEY_SECRET,
-            endpoint=url.removeprefix("http://"),
-            protocol="http",
-            signature_algorithm="v2",
-        )
-    )
+    client = sdk_client(url)
     items = []
 
     async def call() -> None:
@@ -115,24 +107,11 @@ async def _run_sdk(url: str, calls: int, warmup: int) -> dict[str, Any]:
 def presigned_urls(url: str, count: int) -> list[str]:
     """``count`` distinct, correctly signed ListOTAFirmware URLs (signed now, sent later)."""
     base = url.rstrip("/") + "/"
-    urls = []
-    for _ in range(count):
-        params = {
-            "Format": "JSON",
-            "Version": API_VERSION,
-            "AccessKeyId": DEMO_ACCESS_KEY_ID,
-            "SignatureMethod": "HMAC-SHA1",
-            "SignatureVersion": "1.0",
-            "Action": "ListOTAFirmware",
-            "CurrentPage": "1",
-            "PageSize": str(PAGE_SIZE),
-            "SignatureNonce": uuid.uuid4().hex,
-            "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        query = canonical_query(params)
-        signature = sign("POST", query, DEMO_ACCESS_KEY_SECRET)
-        urls.append(f"{base}?{query}&Signature={percent_encode(signature)}")
-    return urls
+    page = {"CurrentPage": "1", "PageSize": str(PAGE_SIZE)}
+    return [
+        f"{base}?{signed_query('ListOTAFirmware', page, nonce=uuid.uuid4().hex)}"
+        for _ in range(count)
+    ]
 
 
 async def _run_floor(url: str, calls: int, warmup: int) -> dict[str, Any]:
@@ -196,35 +175,15 @@ def _rounds(server: Server, plan: dict[str, tuple[Any, str, int]], rounds: int) 
 
 def profile_otaclient(url: str, calls: int, top: int = 20) -> dict[str, Any]:
     """cProfile ``calls`` otaclient calls; the top functions and each package's share."""
-
-    async def main() -> None:
-        async with _otaclient(url) as client:
-
-            async def call() -> None:
-                await client.list_ota_firmware(page_size=PAGE_SIZE)
-
-            await _drive(20, call)
-            profiler.enable()
-            await _drive(calls, call)
-            profiler.disable()
-
-    profiler = cProfile.Profile()
-    anyio.run(main, backend="asyncio")
-    stats = pstats.Stats(profiler)
-    entries = stats.stats  # type: ignore[attr-defined]
-    idle = sum(
-        tt
-        for (file, _, func), (_, _, tt, _, _) in entries.items()
-        if "poll" in func and "~" in file
-    )
-    total = sum(tt for (_, _, tt, _, _) in entries.values())
-    busy = total - idle
+    entries = _profile(url, calls)
+    idle = sum(tt for key, (_, _, tt, _, _) in entries.items() if _idle(key))
+    busy = sum(tt for (_, _, tt, _, _) in entries.values()) - idle
     by_package: dict[str, float] = {}
     rows = []
     for (file, line, func), (_, calls_made, tt, ct, _) in entries.items():
-        package = _package(file)
-        if "poll" in func and "~" in file:
+        if _idle((file, line, func)):
             continue
+        package = _package(file)
         by_package[package] = by_package.get(package, 0.0) + tt
         rows.append((tt, ct, calls_made, f"{_short(file)}:{line}({func})"))
     rows.sort(reverse=True)
@@ -260,6 +219,32 @@ def profile_otaclient(url: str, calls: int, top: int = 20) -> dict[str, Any]:
     }
 
 
+def _profile(url: str, calls: int) -> dict[tuple[str, int, str], Any]:
+    """cProfile's raw entries for ``calls`` calls, after 20 unprofiled ones."""
+
+    async def main() -> None:
+        async with _otaclient(url) as client:
+
+            async def call() -> None:
+                await client.list_ota_firmware(page_size=PAGE_SIZE)
+
+            await _drive(20, call)
+            profiler.enable()
+            await _drive(calls, call)
+            profiler.disable()
+
+    profiler = cProfile.Profile()
+    anyio.run(main, backend="asyncio")
+    entries: dict[tuple[str, int, str], Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    return entries
+
+
+def _idle(key: tuple[str, int, str]) -> bool:
+    """The event loop waiting in poll/epoll (a built-in): time not spent working."""
+    file, _, func = key
+    return "poll" in func and "~" in file
+
+
 def _package(file: str) -> str:
     if file.startswith("~") or file.startswith("<"):
         return "builtins"
@@ -282,11 +267,8 @@ def _short(file: str) -> str:
 # --------------------------------------------------------------------------- run
 
 
-def run(smoke: bool) -> Result:
-    rounds = 1 if smoke else 5
-    calls = 200 if smoke else 600  # per round
-    sdk_calls = 40 if smoke else 600
-    profile_calls = 200 if smoke else 1000
+def _plan(smoke: bool, calls: int) -> dict[str, tuple[Any, str, int]]:
+    """Row label -> (runner, backend, calls per round)."""
     plan: dict[str, tuple[Any, str, int]] = {
         FLOOR: (_run_floor, "asyncio", calls),
         OURS: (_run_otaclient, "asyncio", calls),
@@ -294,19 +276,15 @@ def run(smoke: bool) -> Result:
     if not smoke:
         plan["bare floor (trio)"] = (_run_floor, "trio", calls)
         plan["otaclient (trio)"] = (_run_otaclient, "trio", calls)
-    plan[SDK] = (_run_sdk, "asyncio", sdk_calls)
-    with serve({"seed": 2, "qps": None}) as server:
-        measured = _rounds(server, plan, rounds)
-        profile = profile_otaclient(server.url, profile_calls)
+    plan[SDK] = (_run_sdk, "asyncio", 40 if smoke else 600)
+    return plan
 
-    floor, ours, sdk = measured[FLOOR], measured[OURS], measured[SDK]
-    speed_vs_sdk = ratio(ours["req_per_s"], sdk["req_per_s"])
-    cpu_vs_floor = ratio(ours["cpu_s_per_1000"], floor["cpu_s_per_1000"])
+
+def _table(measured: dict[str, dict[str, Any]], title: str) -> Result:
+    floor, sdk = measured[FLOOR], measured[SDK]
     result = Result(
         NAME,
-        f"Cost per call: list_ota_firmware(page_size={PAGE_SIZE}), {rounds} x {calls:,} calls "
-        f"per row at concurrency {CONCURRENCY}, no rate limit, no latency "
-        f"({ours['items_per_call']} items/page); medians of interleaved rounds",
+        title,
         [
             "client",
             "loop",
@@ -335,22 +313,26 @@ def run(smoke: bool) -> Result:
                 row["errors"],
             ]
         )
-    met_speed = speed_vs_sdk >= SDK_SPEED_TARGET
-    met_cpu = cpu_vs_floor <= CPU_FLOOR_TARGET
-    result.notes += [
-        f"target otaclient req/s >= {SDK_SPEED_TARGET:.1f}x SDK: {speed_vs_sdk:.2f}x -> "
-        f"{'MET' if met_speed else 'MISSED'}",
-        f"target otaclient CPU/call <= {CPU_FLOOR_TARGET:.1f}x bare floor: {cpu_vs_floor:.2f}x -> "
-        f"{'MET' if met_cpu else 'MISSED'}",
+    return result
+
+
+def _notes(measured: dict[str, dict[str, Any]], profile: dict[str, Any]) -> list[str]:
+    ours = measured[OURS]
+    notes = [
+        f"target otaclient req/s >= {SDK_SPEED_TARGET:.1f}x SDK: {ours['speed_vs_sdk']:.2f}x -> "
+        f"{verdict(ours['speed_vs_sdk'] >= SDK_SPEED_TARGET)}",
+        f"target otaclient CPU/call <= {CPU_FLOOR_TARGET:.1f}x bare floor: "
+        f"{ours['cpu_vs_floor']:.2f}x -> {verdict(ours['cpu_vs_floor'] <= CPU_FLOOR_TARGET)}",
     ]
     if "otaclient (trio)" in measured:
         trio = ratio(
             measured["otaclient (trio)"]["cpu_s_per_1000"],
             measured["bare floor (trio)"]["cpu_s_per_1000"],
         )
-        result.notes.append(f"on trio: otaclient CPU/call = {trio:.2f}x the trio bare floor")
+        notes.append(f"on trio: otaclient CPU/call = {trio:.2f}x the trio bare floor")
         measured["otaclient (trio)"]["cpu_vs_trio_floor"] = trio
-    result.notes += [
+    return [
+        *notes,
         "profile (cProfile, otaclient row, busy time by package): "
         + ", ".join(f"{k} {v:.0%}" for k, v in list(profile["by_package_share"].items())[:6]),
         "top self time: "
@@ -359,20 +341,38 @@ def run(smoke: bool) -> Result:
             for e in profile["top_tottime"][:5]
         ),
     ]
+
+
+def run(smoke: bool) -> Result:
+    rounds = 1 if smoke else 5
+    calls = 200 if smoke else 600  # per round
+    plan = _plan(smoke, calls)
+    with serve({"seed": 2, "qps": None}) as server:
+        measured = _rounds(server, plan, rounds)
+        profile = profile_otaclient(server.url, 200 if smoke else 1000)
+
+    result = _table(
+        measured,
+        f"Cost per call: list_ota_firmware(page_size={PAGE_SIZE}), {rounds} x {calls:,} calls "
+        f"per row at concurrency {CONCURRENCY}, no rate limit, no latency "
+        f"({measured[OURS]['items_per_call']} items/page); medians of interleaved rounds",
+    )
+    result.notes += _notes(measured, profile)
+    ours = measured[OURS]
     result.data = {
         "rounds": rounds,
         "calls_per_round": calls,
-        "sdk_calls_per_round": sdk_calls,
+        "sdk_calls_per_round": plan[SDK][2],
         "concurrency": CONCURRENCY,
         "rows": measured,
         "profile": profile,
         "targets": {
             "speed_vs_sdk_min": SDK_SPEED_TARGET,
-            "speed_vs_sdk": speed_vs_sdk,
+            "speed_vs_sdk": ours["speed_vs_sdk"],
             "cpu_vs_floor_max": CPU_FLOOR_TARGET,
-            "cpu_vs_floor": cpu_vs_floor,
-            "met_speed": met_speed,
-            "met_cpu": met_cpu,
+            "cpu_vs_floor": ours["cpu_vs_floor"],
+            "met_speed": ours["speed_vs_sdk"] >= SDK_SPEED_TARGET,
+            "met_cpu": ours["cpu_vs_floor"] <= CPU_FLOOR_TARGET,
         },
     }
     return result

@@ -24,7 +24,7 @@ import anyio
 from otaclient import CachedProvider, Credentials, DefaultCredentialsChain
 from otaclient.simulator import CloudConfig, CloudStandIn
 
-from ._common import Result, ratio
+from ._common import Result, ratio, verdict
 
 NAME = "credentials"
 BACKENDS = ("asyncio", "trio")
@@ -117,8 +117,7 @@ def run(smoke: bool) -> Result:
     asks = [costs[b][label] for b in BACKENDS for label in costs[b] if "get_credentials" in label]
     met = max(asks) < TARGET_US
     result.notes.append(
-        f"slowest ask {max(asks):.2f} us against the {TARGET_US:g} us target -> "
-        f"{'MET' if met else 'MISSED'}"
+        f"slowest ask {max(asks):.2f} us against the {TARGET_US:g} us target -> {verdict(met)}"
     )
     result.data = {"iterations": iterations, "cost_us": costs, "target_us": TARGET_US, "met": met}
     return result

@@ -21,18 +21,11 @@ from typing import Any
 import anyio
 import httpx
 
-from otaclient import OTAClient
 from otaclient._decode import load_body, normalise_key
 from otaclient._operations import OPERATIONS
-from otaclient.simulator import (
-    DEMO_ACCESS_KEY_ID,
-    DEMO_ACCESS_KEY_SECRET,
-    FleetSpec,
-    Simulator,
-    SimulatorConfig,
-)
+from otaclient.simulator import FleetSpec, Simulator, SimulatorConfig
 
-from ._common import Result, ratio
+from ._common import Result, otaclient_of, ratio
 
 NAME = "decode"
 
@@ -74,13 +67,8 @@ async def _record(dialect: str, response_format: str) -> dict[str, bytes]:
     sim = Simulator(SimulatorConfig(seed=11, dialect=dialect, qps=None, fleet=_fleet()))  # type: ignore[arg-type]
     recorder = _Recorder(sim.transport())
     bodies: dict[str, bytes] = {}
-    async with OTAClient(
-        endpoint="http://simulator",
-        access_key_id=DEMO_ACCESS_KEY_ID,
-        access_key_secret=DEMO_ACCESS_KEY_SECRET,
-        qps=None,
-        response_format=response_format,
-        transport=recorder,
+    async with otaclient_of(
+        "http://simulator", qps=None, response_format=response_format, transport=recorder
     ) as client:
         firmware_id = sim.fleet.firmware_ids()[0]
         await client.list_ota_job_by_firmware(firmware_id=firmware_id, page_size=200)
@@ -162,13 +150,34 @@ def _sdk(action: str, body: bytes) -> Callable[[], Any]:
     return run
 
 
-def run(smoke: bool) -> Result:
-    budget, repeat = (0.005, 1) if smoke else (0.3, 5)
-    recorded = {
-        "JSON PascalCase": anyio.run(_record, "aliyun", "json"),
-        "JSON camelCase": anyio.run(_record, "tuya", "json"),
-        "XML": anyio.run(_record, "aliyun", "xml"),
+def _measure(
+    action: str, size: int, fmt_name: str, body: bytes, budget: float, repeat: int
+) -> dict[str, Any]:
+    """Microseconds per item of one recorded page, by the library and by the SDK."""
+    page = _library(action, body)()
+    if len(page.items) != size:
+        raise AssertionError(f"{action} {fmt_name}: {len(page.items)} items, not {size}")
+    ours = _per_call(_library(action, body), budget, repeat)
+    parse = _per_call(lambda: load_body(body), budget, repeat)
+    sdk = None
+    if fmt_name == "JSON PascalCase":
+        sdk_items = _sdk(action, body)().data.to_map()
+        if len(next(iter(sdk_items.values()))) != size:
+            raise AssertionError(f"the SDK read a different number of {action} items")
+        sdk = _per_call(_sdk(action, body), budget, repeat)
+    return {
+        "action": action,
+        "items": size,
+        "format": fmt_name,
+        "body_bytes": len(body),
+        "otaclient_us_per_item": ours / size * 1e6,
+        "parse_us_per_item": parse / size * 1e6,
+        "sdk_us_per_item": None if sdk is None else sdk / size * 1e6,
+        "otaclient_over_sdk": None if sdk is None else ratio(ours, sdk),
     }
+
+
+def _report(rows: list[dict[str, Any]], budget: float, repeat: int) -> Result:
     result = Result(
         NAME,
         "Decode one page: microseconds per item, bytes to models (best of "
@@ -184,51 +193,38 @@ def run(smoke: bool) -> Result:
             "otaclient / SDK",
         ],
     )
-    rows = []
-    for action in SHAPES:
-        for size in SIZES:
-            for fmt_name in FORMATS:
-                body = recorded[fmt_name][f"{action}/{size}"]
-                page = _library(action, body)()
-                if len(page.items) != size:
-                    raise AssertionError(
-                        f"{action} {fmt_name}: {len(page.items)} items, not {size}"
-                    )
-                ours = _per_call(_library(action, body), budget, repeat)
-                parse = _per_call(lambda body=body: load_body(body), budget, repeat)
-                sdk = None
-                if fmt_name == "JSON PascalCase":
-                    sdk_page = _sdk(action, body)()
-                    sdk_items = sdk_page.data.to_map()
-                    if len(next(iter(sdk_items.values()))) != size:
-                        raise AssertionError(f"the SDK read a different number of {action} items")
-                    sdk = _per_call(_sdk(action, body), budget, repeat)
-                row = {
-                    "action": action,
-                    "items": size,
-                    "format": fmt_name,
-                    "body_bytes": len(body),
-                    "otaclient_us_per_item": ours / size * 1e6,
-                    "parse_us_per_item": parse / size * 1e6,
-                    "sdk_us_per_item": None if sdk is None else sdk / size * 1e6,
-                    "otaclient_over_sdk": None if sdk is None else ratio(ours, sdk),
-                }
-                rows.append(row)
-                result.rows.append(
-                    [
-                        action,
-                        size,
-                        fmt_name,
-                        len(body) / 1024,
-                        row["otaclient_us_per_item"],
-                        row["parse_us_per_item"],
-                        row["sdk_us_per_item"],
-                        row["otaclient_over_sdk"],
-                    ]
-                )
+    result.rows = [
+        [
+            row["action"],
+            row["items"],
+            row["format"],
+            row["body_bytes"] / 1024,
+            row["otaclient_us_per_item"],
+            row["parse_us_per_item"],
+            row["sdk_us_per_item"],
+            row["otaclient_over_sdk"],
+        ]
+        for row in rows
+    ]
     result.data = {"rows": rows, "budget_s": budget, "repeat": repeat}
     result.notes.append(
         "otaclient / SDK < 1 means the library is faster; the SDK row reads PascalCase JSON "
         "only (its from_map matches keys exactly, converts no types and leaves times as text)"
     )
     return result
+
+
+def run(smoke: bool) -> Result:
+    budget, repeat = (0.005, 1) if smoke else (0.3, 5)
+    recorded = {
+        "JSON PascalCase": anyio.run(_record, "aliyun", "json"),
+        "JSON camelCase": anyio.run(_record, "tuya", "json"),
+        "XML": anyio.run(_record, "aliyun", "xml"),
+    }
+    rows = [
+        _measure(action, size, fmt_name, recorded[fmt_name][f"{action}/{size}"], budget, repeat)
+        for action in SHAPES
+        for size in SIZES
+        for fmt_name in FORMATS
+    ]
+    return _report(rows, budget, repeat)

@@ -15,72 +15,56 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
-from ._common import ROOT, Result, bench_keys, rss_bytes, serve
+from ._common import (
+    CAP,
+    JITTER,
+    LATENCY,
+    PAGE_SIZE,
+    Result,
+    at_the_cap,
+    bench_keys,
+    child_main,
+    floor_seconds,
+    otaclient_of,
+    reset_peak,
+    rss_bytes,
+    run_child,
+    serve,
+    timed,
+    verdict,
+)
 
 NAME = "many_accounts"
 
-CAP = 10.0
-LATENCY = 0.3
-JITTER = 0.05
-PAGE_SIZE = 100
-TARGET_RPS = 1000.0
-MB = 1024 * 1024
+
+# --------------------------------------------------------------------------- the child
 
 
-def _reset_peak() -> None:
-    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-
-
-def _child(spec: dict[str, Any]) -> dict[str, Any]:
+def _child(args: list[str]) -> dict[str, Any]:
+    """Open one client per key, then harvest the job with all of them at once."""
     import anyio
 
-    from otaclient import OTAClient
-
+    spec = json.loads(args[0])
     keys = list(bench_keys(spec["clients"]).items())
 
     async def main() -> dict[str, Any]:
         gc.collect()
         rss0 = rss_bytes()
-        _reset_peak()
+        reset_peak()
         async with contextlib.AsyncExitStack() as stack:
             clients = [
-                await stack.enter_async_context(
-                    OTAClient(endpoint=spec["url"], access_key_id=key, access_key_secret=secret)
-                )
-                for key, secret in keys
+                await stack.enter_async_context(otaclient_of(spec["url"], key)) for key in keys
             ]
             rss1 = rss_bytes()
-            finished: list[float] = []
-            items = [0] * len(clients)
-
-            async def harvest(index: int, client: OTAClient) -> None:
-                async for _ in client.iter_ota_task_by_job(job_id=spec["job_id"]):
-                    items[index] += 1
-                finished.append(time.perf_counter() - started)
-
-            started = time.perf_counter()
-            cpu0 = time.process_time()
-            async with anyio.create_task_group() as group:
-                for index, client in enumerate(clients):
-                    group.start_soon(harvest, index, client)
-            wall = time.perf_counter() - started
-            cpu = time.process_time() - cpu0
+            row = await _harvest_all(clients, spec["job_id"])
             stats = [client.stats for client in clients]
             rss2 = rss_bytes()
         return {
             "clients": len(clients),
-            "items": sum(items),
-            "items_min": min(items),
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "finish_first_s": min(finished),
-            "finish_last_s": max(finished),
+            **row,
             "attempts": sum(s["attempts"] for s in stats),
             "retries": sum(s["retries"] for s in stats),
             "throttled": sum(s["throttled"] for s in stats),
@@ -93,51 +77,64 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     return anyio.run(main)
 
 
-def run(smoke: bool) -> Result:
-    clients = 10 if smoke else 100
-    pages = 10 if smoke else 100  # 10 s at 10/s per client (full)
-    config = {
-        "seed": 9,
-        "qps": int(CAP),
-        "latency": LATENCY,
-        "jitter": JITTER,
-        "fleet": {"single_job": pages * PAGE_SIZE},
-        "extra_keys": clients,
+async def _harvest_all(clients: list[Any], job_id: str) -> dict[str, Any]:
+    import anyio
+
+    finished: list[float] = []
+    items = [0] * len(clients)
+
+    async def harvest(index: int, client: Any) -> None:
+        async for _ in client.iter_ota_task_by_job(job_id=job_id):
+            items[index] += 1
+        finished.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    with timed() as took:
+        async with anyio.create_task_group() as group:
+            for index, client in enumerate(clients):
+                group.start_soon(harvest, index, client)
+    return {
+        "items": sum(items),
+        "items_min": min(items),
+        "wall_s": took.wall,
+        "cpu_s": took.cpu,
+        "finish_first_s": min(finished),
+        "finish_last_s": max(finished),
     }
-    with serve(config) as server:
+
+
+# --------------------------------------------------------------------------- measure
+
+
+def _measure(clients: int, pages: int) -> tuple[dict[str, Any], dict[str, Any], float, float]:
+    """The child's row, the server's counters, its CPU seconds and the outer wall time."""
+    with serve(at_the_cap(seed=9, pages=pages, keys=clients)) as server:
         job_id = server.fleet()["jobs"][0]
         server.reset()
-        server_cpu0, t0 = server.cpu(), time.perf_counter()
+        server_cpu0 = server.cpu()
         spec = {"url": server.url, "job_id": job_id, "clients": clients}
-        out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.many_accounts", "--child", json.dumps(spec)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        with timed() as took:
+            row = run_child(NAME, json.dumps(spec))
         server_cpu = server.cpu() - server_cpu0
-        outer_wall = time.perf_counter() - t0
         sim = server.stats()
-    if out.returncode != 0:
-        raise RuntimeError(f"many_accounts child failed:\n{out.stderr[-3000:]}")
-    row: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     if row["items"] != clients * pages * PAGE_SIZE:
         raise AssertionError(f"{row['items']} items, expected {clients * pages * PAGE_SIZE}")
+    return row, sim, server_cpu, took.wall
 
-    floor = 2 * LATENCY + (pages - 2) / CAP
-    requests = sim["requests"]
+
+def _derive(row: dict[str, Any], sim: dict[str, Any], server_cpu: float, outer_wall: float) -> None:
+    """Rates, CPU per request and memory per client, from the raw counters."""
+    clients, requests = row["clients"], sim["requests"]
+    floor = floor_seconds(row["pages"])
     rps = requests / row["wall_s"]
-    ideal_rps = clients * pages / floor
     row.update(
-        pages=pages,
         floor_s=floor,
         server_requests=requests,
         server_accepted=sim["accepted"],
         server_throttled=sim["throttled"],
         req_per_s=rps,
         cap_rps=clients * CAP,
-        ideal_rps=ideal_rps,
+        ideal_rps=clients * row["pages"] / floor,
         client_cpu_ms_per_request=row["cpu_s"] / requests * 1000,
         client_core_share=row["cpu_s"] / row["wall_s"],
         server_cpu_s=server_cpu,
@@ -147,6 +144,27 @@ def run(smoke: bool) -> Result:
         kb_per_client_peak=(row["peak_hwm"] - row["rss_before"]) / clients / 1024,
     )
     target_rps = clients * CAP
+    client_rps_per_core = 1000 / row["client_cpu_ms_per_request"]
+    server_rps_per_core = 1000 / row["server_cpu_ms_per_request"]
+    bottleneck = "the client" if client_rps_per_core <= server_rps_per_core else "the server"
+    if min(client_rps_per_core, server_rps_per_core) >= target_rps:
+        bottleneck = "neither at this CPU cost per request"
+    row.update(
+        client_rps_per_core=client_rps_per_core,
+        server_rps_per_core=server_rps_per_core,
+        client_cores_at_target=row["client_cpu_ms_per_request"] * target_rps / 1000,
+        server_cores_at_target=row["server_cpu_ms_per_request"] * target_rps / 1000,
+        met=rps >= 0.95 * min(target_rps, row["ideal_rps"]),
+        bottleneck=bottleneck,
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _report(row: dict[str, Any], throttled: int) -> Result:
+    clients, pages, floor, rps = row["clients"], row["pages"], row["floor_s"], row["req_per_s"]
+    target_rps, ideal_rps, requests = clients * CAP, row["ideal_rps"], row["server_requests"]
     result = Result(
         NAME,
         f"Many accounts: {clients} clients x {pages} pages at {CAP:.0f}/s each, one client "
@@ -160,7 +178,7 @@ def run(smoke: bool) -> Result:
         ["achieved / floor rate", rps / ideal_rps, "1.00"],
         ["harvest wall s (first .. last finished)", row["wall_s"], f"floor {floor:.2f}"],
         ["first client finished, s", row["finish_first_s"], "-"],
-        ["throttled answers", f"{sim['throttled']} ({sim['throttled'] / requests:.2%})", "-"],
+        ["throttled answers", f"{throttled} ({throttled / requests:.2%})", "-"],
         ["client retries (attempts that failed in transport)", row["retries"], "0"],
         ["client CPU ms / request", row["client_cpu_ms_per_request"], "-"],
         ["client CPU, share of one core", row["client_core_share"], "< 1.00"],
@@ -168,37 +186,36 @@ def run(smoke: bool) -> Result:
         ["server CPU, share of one core", row["server_core_share"], "< 1.00 (else it limits)"],
         ["memory per client after entering, KB", row["kb_per_client_entered"], "-"],
         ["memory per client at peak, KB", row["kb_per_client_peak"], "-"],
-    ]
-    met = rps >= 0.95 * min(target_rps, ideal_rps)
-    client_rps_per_core = 1000 / row["client_cpu_ms_per_request"]
-    server_rps_per_core = 1000 / row["server_cpu_ms_per_request"]
-    limit = min(client_rps_per_core, server_rps_per_core)
-    bottleneck = "the client" if client_rps_per_core <= server_rps_per_core else "the server"
-    if limit >= target_rps:
-        bottleneck = "neither at this CPU cost per request"
-    row.update(
-        client_rps_per_core=client_rps_per_core,
-        server_rps_per_core=server_rps_per_core,
-        client_cores_at_target=row["client_cpu_ms_per_request"] * target_rps / 1000,
-        server_cores_at_target=row["server_cpu_ms_per_request"] * target_rps / 1000,
-    )
-    result.rows += [
-        ["requests/s one client core could carry", client_rps_per_core, f"{target_rps:,.0f}"],
-        ["requests/s one server core could carry", server_rps_per_core, f"{target_rps:,.0f}"],
+        [
+            "requests/s one client core could carry",
+            row["client_rps_per_core"],
+            f"{target_rps:,.0f}",
+        ],
+        [
+            "requests/s one server core could carry",
+            row["server_rps_per_core"],
+            f"{target_rps:,.0f}",
+        ],
     ]
     result.notes += [
         f"target {target_rps:,.0f} req/s on one core: {rps:,.0f} req/s achieved "
-        f"({rps / ideal_rps:.1%} of what the floor allows) -> {'MET' if met else 'MISSED'}",
+        f"({rps / ideal_rps:.1%} of what the floor allows) -> {verdict(row['met'])}",
         f"at {target_rps:,.0f} req/s the client would need {row['client_cores_at_target']:.2f} "
         f"cores and the server {row['server_cores_at_target']:.2f} (2 cores, shared); "
-        f"the first limit is {bottleneck}",
+        f"the first limit is {row['bottleneck']}",
     ]
-    row["met"] = met
-    row["bottleneck"] = bottleneck
     result.data = row
     return result
 
 
+def run(smoke: bool) -> Result:
+    clients = 10 if smoke else 100
+    pages = 10 if smoke else 100  # 10 s at 10/s per client (full)
+    row, sim, server_cpu, outer_wall = _measure(clients, pages)
+    row["pages"] = pages
+    _derive(row, sim, server_cpu, outer_wall)
+    return _report(row, sim["throttled"])
+
+
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--child":
-        print(json.dumps(_child(json.loads(sys.argv[2]))))
+    child_main(_child)

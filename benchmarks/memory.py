@@ -21,18 +21,34 @@ from __future__ import annotations
 import gc
 import json
 import math
-import subprocess
-import sys
-import time
+from collections.abc import Callable
 from typing import Any
 
-from ._common import ROOT, Result, rss_bytes
+import anyio
+import httpx
+
+from otaclient import OTAClient
+
+from ._common import (
+    PAGE_SIZE,
+    Result,
+    child_main,
+    reset_peak,
+    rss_bytes,
+    run_child,
+    signed_query,
+    timed,
+    verdict,
+)
 
 NAME = "memory"
 
 TARGET_MB = 100.0
-PAGE_SIZE = 100
 MB = 1024 * 1024
+STATUSES = ("CONFIRM", "QUEUED", "NOTIFIED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELED")
+LABELS = {"firmware": "iter_ota_firmware", "tasks": "iter_ota_task_by_job"}
+
+Item = Callable[[int, "str | None"], dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- the child
@@ -42,31 +58,8 @@ def _item_id(prefix: str, index: int) -> str:
     return f"{prefix}{index:020d}"  # 26 characters, like the service's ids
 
 
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # reset VmHWM to the current RSS (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
-def _child(shape: str, count: int, template: dict[str, Any]) -> dict[str, Any]:
-    import anyio
-    import httpx
-
-    from otaclient import OTAClient
-
-    try:
-        import orjson
-
-        dumps = orjson.dumps
-    except ImportError:  # pragma: no cover
-
-        def dumps(value: Any) -> bytes:
-            return json.dumps(value).encode()
-
-    statuses = ("CONFIRM", "QUEUED", "NOTIFIED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELED")
+def _item_maker(shape: str, template: dict[str, Any]) -> tuple[Item, tuple[str, str]]:
+    """Builds item ``index`` of ``shape`` (in a status, for tasks), and the item wrapper."""
 
     def firmware_item(index: int, _status: str | None) -> dict[str, Any]:
         return {**template, "FirmwareId": _item_id("fw", index), "FirmwareName": f"fw-{index}"}
@@ -77,85 +70,101 @@ def _child(shape: str, count: int, template: dict[str, Any]) -> dict[str, Any]:
             "TaskId": _item_id("tk", index),
             "DeviceName": f"device-{index:08d}",
             "IotId": _item_id("io", index),
-            "TaskStatus": status or statuses[index % len(statuses)],
+            "TaskStatus": status or STATUSES[index % len(STATUSES)],
         }
 
-    make, wrapper = (
-        (firmware_item, ("FirmwareInfo", "SimpleFirmwareInfo"))
-        if shape == "firmware"
-        else (task_item, ("Data", "SimpleOTATaskInfo"))
-    )
-    served = [0]
+    if shape == "firmware":
+        return firmware_item, ("FirmwareInfo", "SimpleFirmwareInfo")
+    return task_item, ("Data", "SimpleOTATaskInfo")
 
-    def handler(request: httpx.Request) -> httpx.Response:
+
+class _Pages:
+    """A MockTransport handler that builds each page of ``count`` items when asked."""
+
+    def __init__(self, shape: str, count: int, template: dict[str, Any]) -> None:
+        try:
+            import orjson
+
+            self.dumps: Callable[[Any], bytes] = orjson.dumps
+        except ImportError:  # pragma: no cover
+            self.dumps = lambda value: json.dumps(value).encode()
+        self.make, self.wrapper = _item_maker(shape, template)
+        self.count = count
+        self.served = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
         page, size = int(params["CurrentPage"]), int(params["PageSize"])
         status = params.get("TaskStatus")
+        count = self.count
         # With a status filter, that status's items: every 7th item, by index.
-        total = count if status is None else len(range(statuses.index(status), count, 7))
+        total = count if status is None else len(range(STATUSES.index(status), count, 7))
         start = (page - 1) * size
         indices = range(start, min(start + size, total))
         if status is not None:
-            indices = range(
-                statuses.index(status) + 7 * indices.start,
-                statuses.index(status) + 7 * indices.stop,
-                7,
-            )
-        items = [make(i, status) for i in indices]
-        served[0] += 1
+            first = STATUSES.index(status)
+            indices = range(first + 7 * indices.start, first + 7 * indices.stop, 7)
+        self.served += 1
         body = {
-            "RequestId": f"R{served[0]}",
+            "RequestId": f"R{self.served}",
             "Success": True,
             "Total": total,
             "PageSize": size,
             "CurrentPage": page,
             "PageCount": math.ceil(total / size) if size else 0,
-            wrapper[0]: {wrapper[1]: items},
+            self.wrapper[0]: {self.wrapper[1]: [self.make(i, status) for i in indices]},
         }
-        return httpx.Response(200, content=dumps(body))
+        return httpx.Response(200, content=self.dumps(body))
 
-    async def harvest() -> int:
-        async with OTAClient(
-            endpoint="http://mock",
-            access_key_id="id",
-            access_key_secret="secret",
-            qps=None,
-            transport=httpx.MockTransport(handler),
-        ) as client:
-            seen = 0
-            if shape == "firmware":
-                async for _ in client.iter_ota_firmware(page_size=PAGE_SIZE):
-                    seen += 1
-            else:
-                async for _ in client.iter_ota_task_by_job(job_id="job", page_size=PAGE_SIZE):
-                    seen += 1
-            return seen
 
+async def _harvest(shape: str, pages: _Pages) -> int:
+    async with OTAClient(
+        endpoint="http://mock",
+        access_key_id="id",
+        access_key_secret="secret",
+        qps=None,
+        transport=httpx.MockTransport(pages),
+    ) as client:
+        seen = 0
+        if shape == "firmware":
+            async for _ in client.iter_ota_firmware(page_size=PAGE_SIZE):
+                seen += 1
+        else:
+            async for _ in client.iter_ota_task_by_job(job_id="job", page_size=PAGE_SIZE):
+                seen += 1
+        return seen
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    """``SHAPE COUNT TEMPLATE``: one harvest (or, for ``ids``, the reference id set)."""
+    shape, count = args[0], int(args[1])
+    if shape == "ids":
+        return _child_ids(count)
+    pages = _Pages(shape, count, json.loads(args[2]))
     gc.collect()
     baseline = rss_bytes()
-    reset = _reset_peak()
+    reset = reset_peak()
     hwm_before = rss_bytes("VmHWM")
-    started = time.perf_counter()
-    items = anyio.run(harvest)
-    wall = time.perf_counter() - started
+    with timed() as took:
+        items = anyio.run(_harvest, shape, pages)
     return {
         "shape": shape,
         "count": count,
         "items": items,
-        "pages": served[0],
+        "pages": pages.served,
         "baseline_rss": baseline,
         "hwm_reset": reset,
         "hwm_before": hwm_before,
         "peak_hwm": rss_bytes("VmHWM"),
         "rss_after": rss_bytes(),
-        "wall_s": wall,
+        "wall_s": took.wall,
     }
 
 
 def _child_ids(count: int) -> dict[str, Any]:
     gc.collect()
     baseline = rss_bytes()
-    reset = _reset_peak()
+    reset = reset_peak()
     ids = {_item_id("fw", i) for i in range(count)}
     peak = rss_bytes("VmHWM")
     return {
@@ -170,43 +179,20 @@ def _child_ids(count: int) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- the parent
+# --------------------------------------------------------------------------- setup
 
 
 def _templates() -> dict[str, dict[str, Any]]:
     """One real item of each shape, from the simulator (PascalCase)."""
-    import anyio
-
-    from otaclient._signing import canonical_query, percent_encode, sign
-    from otaclient.simulator import (
-        DEMO_ACCESS_KEY_ID,
-        DEMO_ACCESS_KEY_SECRET,
-        FleetSpec,
-        Simulator,
-        SimulatorConfig,
-    )
+    from otaclient.simulator import FleetSpec, Simulator, SimulatorConfig
 
     sim = Simulator(SimulatorConfig(seed=3, qps=None, fleet=FleetSpec.single_job(10)))
     job_id = sim.fleet.job_ids()[0]
 
     async def ask(action: str, extra: dict[str, str]) -> dict[str, Any]:
-        import httpx
-
-        params = {
-            "Format": "JSON",
-            "Version": "2018-01-20",
-            "AccessKeyId": DEMO_ACCESS_KEY_ID,
-            "SignatureMethod": "HMAC-SHA1",
-            "SignatureVersion": "1.0",
-            "SignatureNonce": f"n{action}",
-            "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "Action": action,
-            **extra,
-        }
-        query = canonical_query(params)
-        signature = percent_encode(sign("POST", query, DEMO_ACCESS_KEY_SECRET))
+        query = signed_query(action, extra, nonce=f"n{action}")
         async with httpx.AsyncClient(transport=sim.transport()) as http:
-            response = await http.post(f"http://sim/?{query}&Signature={signature}")
+            response = await http.post(f"http://sim/?{query}")
         data: dict[str, Any] = response.json()
         return data
 
@@ -223,66 +209,50 @@ def _templates() -> dict[str, dict[str, Any]]:
     return anyio.run(main)
 
 
-def _spawn(args: list[str]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.memory", "--child", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"memory child {args[:2]} failed:\n{out.stderr[-2000:]}")
-    data: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return data
+def _plan(smoke: bool) -> list[tuple[str, int]]:
+    if smoke:
+        return [("firmware", 10_000), ("tasks", 10_000)]
+    return [
+        ("firmware", 10_000),
+        ("firmware", 100_000),
+        ("firmware", 1_000_000),
+        ("tasks", 10_000),
+        ("tasks", 100_000),
+    ]
 
 
-def run(smoke: bool) -> Result:
-    templates = _templates()
-    plan = (
-        [("firmware", 10_000), ("tasks", 10_000)]
-        if smoke
-        else [
-            ("firmware", 10_000),
-            ("firmware", 100_000),
-            ("firmware", 1_000_000),
-            ("tasks", 10_000),
-            ("tasks", 100_000),
-        ]
-    )
-    rows = []
-    for shape, count in plan:
-        rows.append(_spawn([shape, str(count), json.dumps(templates[shape])]))
-    rows.append(_spawn(["ids", str(2_500 if smoke else 250_000), "{}"]))
+# --------------------------------------------------------------------------- report
 
+
+def _table_row(row: dict[str, Any]) -> list[Any]:
+    row["peak_above_baseline_mb"] = max(0, row["peak_hwm"] - row["baseline_rss"]) / MB
+    row["baseline_mb"] = row["baseline_rss"] / MB
+    row["items_per_s"] = row["items"] / row["wall_s"] if row["wall_s"] else None
+    if row["shape"] == "ids":
+        label, target = "reference: a set of that many 26-char ids", "-"
+    else:
+        label = LABELS[row["shape"]]
+        if row["items"] != row["count"]:
+            raise AssertionError(f"{label}: {row['items']} items, expected {row['count']}")
+        target = verdict(row["peak_above_baseline_mb"] < TARGET_MB)
+    return [
+        label,
+        row["count"],
+        row["baseline_mb"],
+        row["peak_above_baseline_mb"],
+        row["items_per_s"],
+        f"< {TARGET_MB:.0f} MB: {target}",
+    ]
+
+
+def _report(rows: list[dict[str, Any]]) -> Result:
     result = Result(
         NAME,
         f"Memory: peak RSS above the baseline while iterating (fresh process per row, "
         f"qps=None, {PAGE_SIZE} items/page, bodies built on demand)",
         ["harvest", "items", "baseline MB", "peak above baseline MB", "items/s", "target"],
     )
-    for row in rows:
-        row["peak_above_baseline_mb"] = max(0, row["peak_hwm"] - row["baseline_rss"]) / MB
-        row["baseline_mb"] = row["baseline_rss"] / MB
-        row["items_per_s"] = row["items"] / row["wall_s"] if row["wall_s"] else None
-        if row["shape"] == "ids":
-            label = "reference: a set of that many 26-char ids"
-            target = "-"
-        else:
-            label = {"firmware": "iter_ota_firmware", "tasks": "iter_ota_task_by_job"}[row["shape"]]
-            if row["items"] != row["count"]:
-                raise AssertionError(f"{label}: {row['items']} items, expected {row['count']}")
-            target = "MET" if row["peak_above_baseline_mb"] < TARGET_MB else "MISSED"
-        result.rows.append(
-            [
-                label,
-                row["count"],
-                row["baseline_mb"],
-                row["peak_above_baseline_mb"],
-                row["items_per_s"],
-                f"< {TARGET_MB:.0f} MB: {target}",
-            ]
-        )
+    result.rows = [_table_row(row) for row in rows]
     harvests = [r for r in rows if r["shape"] == "firmware"]
     if len(harvests) > 1:
         growth = harvests[-1]["peak_above_baseline_mb"] - harvests[0]["peak_above_baseline_mb"]
@@ -295,10 +265,15 @@ def run(smoke: bool) -> Result:
     return result
 
 
+def run(smoke: bool) -> Result:
+    templates = _templates()
+    rows = [
+        run_child(NAME, shape, str(count), json.dumps(templates[shape]))
+        for shape, count in _plan(smoke)
+    ]
+    rows.append(run_child(NAME, "ids", str(2_500 if smoke else 250_000), "{}"))
+    return _report(rows)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) >= 4 and sys.argv[1] == "--child":
-        shape, count = sys.argv[2], int(sys.argv[3])
-        if shape == "ids":
-            print(json.dumps(_child_ids(count)))
-        else:
-            print(json.dumps(_child(shape, count, json.loads(sys.argv[4]))))
+    child_main(_child)

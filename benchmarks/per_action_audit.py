@@ -16,37 +16,52 @@ firmware -> jobs -> tasks.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import anyio
 
-from otaclient import OTAClient
 from otaclient.audit import audit_fleet
 from otaclient.simulator import ACTION_QPS
 
-from ._common import Result, bench_keys, ratio, serve
+from ._common import (
+    JITTER,
+    LATENCY,
+    Key,
+    Result,
+    Server,
+    bench_keys,
+    otaclient_of,
+    ratio,
+    serve,
+    timed,
+)
 
 NAME = "per_action_audit"
 
-LATENCY = 0.3
-JITTER = 0.05
 DEFAULT_QUOTA = 10.0
+SINGLE = "one 10/s bucket (qps=10)"
+SPLIT = "per_action_quotas=True"
+#: The smoke run's fleet; the full run audits the simulator's demo fleet (3 products,
+#: 12 packages, ~40 batches).
+SMOKE_FLEET = {
+    "products": 1,
+    "firmware_per_product": 3,
+    "jobs_per_firmware": [1, 2],
+    "devices_per_product": 200,
+    "tasks_per_job": [20, 120],
+}
 
 
-async def _audit(url: str, key: tuple[str, str], per_action: bool) -> dict[str, Any]:
+async def _audit(url: str, key: Key, per_action: bool) -> dict[str, Any]:
     options: dict[str, Any] = (
         {"per_action_quotas": True, "qps": None} if per_action else {"qps": DEFAULT_QUOTA}
     )
-    async with OTAClient(
-        endpoint=url, access_key_id=key[0], access_key_secret=key[1], **options
-    ) as client:
-        started = time.perf_counter()
-        report = await audit_fleet(client)
-        wall = time.perf_counter() - started
+    async with otaclient_of(url, key, **options) as client:
+        with timed() as took:
+            report = await audit_fleet(client)
     totals = report.totals
     return {
-        "wall_s": wall,
+        "wall_s": took.wall,
         "firmware": totals.firmware,
         "jobs": totals.jobs,
         "tasks": totals.tasks.total,
@@ -56,51 +71,45 @@ async def _audit(url: str, key: tuple[str, str], per_action: bool) -> dict[str, 
     }
 
 
-def run(smoke: bool) -> Result:
-    fleet: dict[str, Any] = (
-        {
-            "products": 1,
-            "firmware_per_product": 3,
-            "jobs_per_firmware": [1, 2],
-            "devices_per_product": 200,
-            "tasks_per_job": [20, 120],
-        }
-        if smoke
-        else {}  # the simulator's demo fleet: 3 products, 12 packages, ~40 batches
-    )
+def _measure(server: Server, key: Key, per_action: bool) -> dict[str, Any]:
+    server.reset()
+    row = anyio.run(_audit, server.url, key, per_action)
+    sim = server.stats()
+    row["per_action_requests"] = sim["per_action"]
+    row["server_throttled"] = sim["throttled"]
+    row["server_requests"] = sim["requests"]
+    return row
+
+
+def _measure_rows(smoke: bool) -> dict[str, dict[str, Any]]:
     config = {
         "seed": 4,
         "qps": None,
         "per_action_qps": True,
         "latency": LATENCY,
         "jitter": JITTER,
-        "fleet": fleet,
+        "fleet": SMOKE_FLEET if smoke else {},
         "extra_keys": 2,
     }
     keys = list(bench_keys(2).items())
-    measured: dict[str, dict[str, Any]] = {}
     with serve(config) as server:
-        for label, key, per_action in (
-            ("one 10/s bucket (qps=10)", keys[0], False),
-            ("per_action_quotas=True", keys[1], True),
-        ):
-            server.reset()
-            row = anyio.run(_audit, server.url, key, per_action)
-            sim = server.stats()
-            row["per_action_requests"] = sim["per_action"]
-            row["server_throttled"] = sim["throttled"]
-            row["server_requests"] = sim["requests"]
-            measured[label] = row
+        return {
+            SINGLE: _measure(server, keys[0], per_action=False),
+            SPLIT: _measure(server, keys[1], per_action=True),
+        }
 
-    single, split = measured.values()
-    counts: dict[str, int] = split["per_action_requests"]
-    total = sum(counts.values())
-    floors = {
-        "one 10/s bucket (qps=10)": total / DEFAULT_QUOTA,
-        "per_action_quotas=True": max(
-            n / ACTION_QPS.get(action, DEFAULT_QUOTA) for action, n in counts.items()
-        ),
+
+def _floors(counts: dict[str, int]) -> dict[str, float]:
+    """What the pacing alone allows: every request at 10/s, or the busiest action's
+    requests at its own quota."""
+    return {
+        SINGLE: sum(counts.values()) / DEFAULT_QUOTA,
+        SPLIT: max(n / ACTION_QPS.get(action, DEFAULT_QUOTA) for action, n in counts.items()),
     }
+
+
+def _report(measured: dict[str, dict[str, Any]], floors: dict[str, float]) -> Result:
+    single, split = measured[SINGLE], measured[SPLIT]
     result = Result(
         NAME,
         f"Fleet audit: one bucket vs per-action quotas ({single['firmware']} packages, "
@@ -123,14 +132,13 @@ def run(smoke: bool) -> Result:
             ]
         )
     speedup = ratio(single["wall_s"], split["wall_s"])
-    bound = ratio(floors["one 10/s bucket (qps=10)"], floors["per_action_quotas=True"])
+    bound = ratio(floors[SINGLE], floors[SPLIT])
+    counts: dict[str, int] = split["per_action_requests"]
     mix = ", ".join(f"{action} {n}" for action, n in sorted(counts.items()))
     result.notes += [
         f"per-action quotas: {speedup:.2f}x faster; the request mix ({mix}) bounds the gain "
         f"at {bound:.2f}x, since each action keeps its own 10/s",
     ]
-    if single["tasks"] != split["tasks"] or single["jobs"] != split["jobs"]:
-        raise AssertionError("the two audits saw different fleets")
     result.data = {
         "rows": measured,
         "floors_s": floors,
@@ -140,3 +148,11 @@ def run(smoke: bool) -> Result:
         "jitter_s": JITTER,
     }
     return result
+
+
+def run(smoke: bool) -> Result:
+    measured = _measure_rows(smoke)
+    single, split = measured[SINGLE], measured[SPLIT]
+    if single["tasks"] != split["tasks"] or single["jobs"] != split["jobs"]:
+        raise AssertionError("the two audits saw different fleets")
+    return _report(measured, _floors(split["per_action_requests"]))
