@@ -34,7 +34,7 @@ from ._credentials import Credentials
 from ._decode import DecodeProblem
 from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
 from ._harvest import harvest, partitioned_harvest
-from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
+from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited, lacking
 from ._logging import CallScope, Secrets
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation, count_problem
@@ -631,10 +631,11 @@ def _check_options(
                 "give limiter= or per_action_quotas=True, not both: the limiter would "
                 "replace the per-action quotas"
             )
-        if not all(callable(getattr(limiter, m, None)) for m in ("acquire", "report_throttled")):
+        missing = lacking(limiter)
+        if missing:
             raise ValidationError(
-                f"limiter must be a RateLimiter (acquire() and report_throttled()), got "
-                f"{type(limiter).__name__}"
+                f"limiter must be a RateLimiter; a {type(limiter).__name__} lacks "
+                f"{', '.join(missing)}"
             )
     if retry is not None and not isinstance(retry, RetryPolicy):
         raise ValidationError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")

@@ -189,8 +189,8 @@ class ProgressTracker:
         qps = self._requests.sample(now, stats["attempts"])
         page_rate = self._pages.sample(now, self.pages_done)
         limiter = self._client.limiter
-        cap = _float_or_none(getattr(limiter, "rate", None))
-        in_force = _float_or_none(getattr(limiter, "current_rate", None)) or cap
+        cap = limiter.rate
+        in_force = limiter.current_rate or cap
         listing = self._listing_open > 0
         unsized = sum(self._unsized.values())
         exact = not listing and unsized == 0
@@ -224,6 +224,3 @@ class ProgressTracker:
             eta=eta,
         )
 
-
-def _float_or_none(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
