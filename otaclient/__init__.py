@@ -8,7 +8,7 @@
 """
 
 from . import _logging
-from ._client import OTAClient
+from ._client import ClientStats, OTAClient
 from ._credentials import (
     CachedProvider,
     Credentials,
@@ -33,6 +33,7 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._harvest import Harvest, HarvestProgress
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._models import (
     Acknowledged,
@@ -69,6 +70,7 @@ __all__ = [
     "APIError",
     "Acknowledged",
     "CachedProvider",
+    "ClientStats",
     "CreatedFirmware",
     "CreatedJob",
     "Credentials",
@@ -82,7 +84,9 @@ __all__ = [
     "FirmwareDetail",
     "FirmwareFile",
     "GroupType",
+    "Harvest",
     "HarvestError",
+    "HarvestProgress",
     "JobStatus",
     "JobType",
     "ListTooDeepError",

@@ -8,10 +8,11 @@ Every method also takes ``iot_instance_id`` to override the client's for one cal
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from ._harvest import Harvest
 from ._models import (
     Acknowledged,
     CreatedFirmware,
@@ -47,11 +48,8 @@ class Actions:
         raise NotImplementedError
 
     def _iterate(
-        self,
-        action: str,
-        arguments: Mapping[str, Any],
-        on_page: Callable[[Page[Any]], None] | None = None,
-    ) -> AsyncIterator[Any]:
+        self, op: Any, arguments: Mapping[str, Any], *, verify: bool = False
+    ) -> Harvest[Any]:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ firmware
@@ -127,7 +125,7 @@ class Actions:
         dest_version: str | None = None,
         iot_instance_id: str | None = None,
         verify: bool = False,
-    ) -> AsyncIterator[Firmware]:
+    ) -> Harvest[Firmware]:
         """Every update package, all pages fetched concurrently; items in page order.
 
         ``verify=True`` reads the whole list a second time and raises ``HarvestError``
@@ -260,7 +258,7 @@ class Actions:
         page_size: int | None = None,
         iot_instance_id: str | None = None,
         verify: bool = False,
-    ) -> AsyncIterator[OTAJob]:
+    ) -> Harvest[OTAJob]:
         """Every batch of a package, pages fetched concurrently; items in page order.
 
         ``verify=True`` reads the whole list a second time and raises ``HarvestError``
@@ -290,7 +288,7 @@ class Actions:
         page_size: int | None = None,
         iot_instance_id: str | None = None,
         verify: bool = False,
-    ) -> AsyncIterator[OTAJob]:
+    ) -> Harvest[OTAJob]:
         """Every batch of a device for a package; items in page order.
 
         ``verify=True`` reads the whole list a second time and raises ``HarvestError``
@@ -322,7 +320,7 @@ class Actions:
         page_size: int | None = None,
         iot_instance_id: str | None = None,
         verify: bool = False,
-    ) -> AsyncIterator[OTATask]:
+    ) -> Harvest[OTATask]:
         """Every device task of a batch; items in page order.
 
         ``verify=True`` reads the whole list a second time and raises ``HarvestError``
@@ -451,7 +449,7 @@ class Actions:
         page_size: int | None = None,
         iot_instance_id: str | None = None,
         verify: bool = False,
-    ) -> AsyncIterator[OTAModuleVersion]:
+    ) -> Harvest[OTAModuleVersion]:
         """Every module version a device reports; items in page order.
 
         ``verify=True`` reads the whole list a second time and raises ``HarvestError``

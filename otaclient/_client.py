@@ -10,9 +10,9 @@ import logging
 import math
 import re
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import anyio
 import httpx
@@ -33,7 +33,7 @@ from ._constants import (
 from ._credentials import Credentials
 from ._decode import DecodeProblem
 from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
-from ._harvest import harvest, partitioned_harvest
+from ._harvest import Harvest, HarvestSettings
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited, lacking
 from ._logging import CallScope, Secrets
 from ._models import Page
@@ -43,7 +43,7 @@ from ._retry import RetryPolicy
 from ._sender import Answer, Sender
 from ._signing import canonical_query
 
-__all__ = ["OTAClient"]
+__all__ = ["ClientStats", "OTAClient"]
 
 log = logging.getLogger("otaclient")
 
@@ -51,6 +51,17 @@ _T = TypeVar("_T")
 
 _CLOSE_GRACE = 5.0
 """Seconds closing the connection pool may take, even when the caller is being cancelled."""
+
+
+class ClientStats(TypedDict):
+    """``OTAClient.stats``: what a client has sent so far."""
+
+    attempts: int
+    """Requests sent, retries included."""
+    retries: int
+    """Attempts that were retries of an earlier one."""
+    throttled: int
+    """Answers refusing a request for flow control."""
 
 
 class _State(enum.Enum):
@@ -279,8 +290,12 @@ class OTAClient(Actions):
         return self._limiter
 
     @property
-    def stats(self) -> dict[str, int]:
-        """Counters: requests sent (``attempts``), ``retries``, ``throttled`` answers."""
+    def stats(self) -> ClientStats:
+        """This client's counters so far (a new dict each time: subtract two for a delta).
+
+        >>> client.stats                                     # doctest: +SKIP
+        {'attempts': 14, 'retries': 1, 'throttled': 1}
+        """
         s = self._sender
         return {"attempts": s.attempts, "retries": s.retries, "throttled": s.throttled}
 
@@ -322,66 +337,47 @@ class OTAClient(Actions):
         return await self._request(op, wire, lambda answer: self._decode(op, answer, arguments))
 
     def _iterate(
-        self,
-        action: str,
-        arguments: Mapping[str, Any],
-        on_page: Callable[[Page[Any]], None] | None = None,
-        *,
-        verify: bool = False,
-        on_plan: Callable[[int], None] | None = None,
-    ) -> AsyncIterator[Any]:
-        # For the audit's progress display: `on_page` sees every page as it arrives,
-        # re-reads included; `on_plan(n)` hears of every n page reads the harvest commits
-        # to, so the two add up to the same count. `verify` may also come in `arguments`
-        # (the iter_* methods pass their locals).
-        op = OPERATIONS[action]
+        self, op: Operation | str, arguments: Mapping[str, Any], *, verify: bool = False
+    ) -> Harvest[Any]:
+        # `op` may still be an action's name (the hand-written iter_* stubs), and `verify`
+        # may also come in `arguments` (they pass their locals).
+        if isinstance(op, str):
+            op = OPERATIONS[op]
         paged = op.paged
         assert paged is not None
         verify = arguments.get("verify", verify)
         if not isinstance(verify, bool):
-            raise ValidationError(f"verify must be True or False, got {verify!r}", action=action)
+            raise ValidationError(f"verify must be True or False, got {verify!r}", action=op.action)
         base = {name: value for name, value in arguments.items() if name != "verify"}
         if base.get("page_size") is None:
             base["page_size"] = paged.max_page_size
         self._encode(op, {**base, "current_page": 1})  # refuse bad arguments up front
-
-        def fetch_for(part: Any = None) -> Callable[[int], Awaitable[Page[Any]]]:
-            arguments = base if part is None else {**base, paged.partition_by: part}
-
-            async def fetch(number: int) -> Page[Any]:
-                try:
-                    page: Page[Any] = await self._invoke(
-                        action, {**arguments, "current_page": number}
-                    )
-                except _Miscounted as exc:
-                    page = exc.answer  # a harvest weighs a miscounted page itself
-                if on_page is not None:
-                    on_page(page)
-                return page
-
-            return fetch
-
-        shared = {
-            "action": action,
-            "id_field": paged.id_field,
-            "page_size": base["page_size"],
-            "pages_ahead": self._pages_ahead,
-            "task_group": self._task_group,
-            "verify": verify,
-            "on_plan": on_plan,
-        }
-        if paged.max_offset is None:
-            return harvest(fetch_for(), **shared)
-        # A list deeper than paging reaches is split by the partition filter, unless the
-        # caller already chose one value of it.
-        split = () if base.get(paged.partition_by) is not None else paged.partitions
-        return partitioned_harvest(
-            fetch_for,
-            split,
-            partition_name=paged.partition_by,
-            max_pages=paged.max_offset // base["page_size"],
-            **shared,
+        settings = HarvestSettings(
+            action=op.action,
+            page_size=base["page_size"],
+            pages_ahead=self._pages_ahead,
+            id_field=paged.id_field,
+            verify=verify,
+            max_pages=None if paged.max_offset is None else paged.max_offset // base["page_size"],
+            partition_by=paged.partition_by,
+            # A caller who chose one value of the partition filter already narrowed the list.
+            partitions=() if base.get(paged.partition_by) is not None else paged.partitions,
         )
+        fetch = functools.partial(self._fetch_page, op, base)
+        return Harvest(fetch, settings, task_group=lambda: self._task_group)
+
+    async def _fetch_page(
+        self, op: Operation, arguments: Mapping[str, Any], part: Any, number: int
+    ) -> Page[Any]:
+        paged = op.paged
+        assert paged is not None
+        if part is not None:
+            arguments = {**arguments, paged.partition_by: part}
+        try:
+            page: Page[Any] = await self._invoke(op.action, {**arguments, "current_page": number})
+        except _Miscounted as exc:
+            page = exc.answer  # a harvest weighs a miscounted page itself
+        return page
 
     def _encode(self, op: Operation, arguments: Mapping[str, Any]) -> dict[str, str]:
         values = dict(arguments)
