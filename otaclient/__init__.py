@@ -33,8 +33,10 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._export import to_plain
 from ._harvest import Harvest, HarvestProgress
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
+from ._logging import scrub as scrub_secrets
 from ._models import (
     Acknowledged,
     CreatedFirmware,
@@ -119,4 +121,6 @@ __all__ = [
     "Unlimited",
     "UploadTicket",
     "ValidationError",
+    "scrub_secrets",
+    "to_plain",
 ]

@@ -285,6 +285,11 @@ class OTAClient(Actions):
         raise OTAError(f"{op.action}: the client was closed {when}", action=op.action)
 
     @property
+    def endpoint(self) -> str:
+        """The base URL every request goes to (``region_id`` resolved)."""
+        return self._base_url
+
+    @property
     def limiter(self) -> RateLimiter:
         """The limiter every call of this client goes through."""
         return self._limiter

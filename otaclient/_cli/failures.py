@@ -14,14 +14,7 @@ from typing import IO, Any, TypeVar
 import anyio
 import click
 
-from .._errors import (
-    APIError,
-    OTAError,
-    ThrottlingError,
-    TransportError,
-    ValidationError,
-)
-from .._logging import scrub
+from .. import APIError, OTAError, ThrottlingError, TransportError, ValidationError, scrub_secrets
 
 __all__ = ["CliFailure", "describe", "run_async"]
 
@@ -42,7 +35,7 @@ class CliFailure(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         # Scrubbed again: an unexpected exception's text has not been through OTAError.
-        super().__init__(" ".join(scrub(str(message)).split()))
+        super().__init__(" ".join(scrub_secrets(str(message)).split()))
         self.status = exit_code
 
     @property

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .._models import CreatedJob, DownloadProtocol, GroupType, OTATag, TargetSelection
+from .. import CreatedJob, DownloadProtocol, GroupType, OTATag, TargetSelection
 from .connect import Session, open_session
 from .failures import CliFailure, run_async
 from .listing import output_option, show_items

@@ -15,9 +15,8 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from .._audit.export import iso_time, job_to_dict, report_to_dict
-from .._audit.report import FleetReport, JobReport, TaskSummary
-from .._models import TaskStatus
+from .. import TaskStatus
+from ..audit import FleetReport, JobReport, TaskSummary, iso_time, job_to_dict, report_to_dict
 from .output import cell, make_console
 
 __all__ = ["CSV_FIXED_COLUMNS", "render_report"]
