@@ -182,8 +182,8 @@ class _Reading:
         return verdict
 
     async def _read_pass(self, current: Pass) -> AsyncGenerator[Page[Any], None]:
-        reader, fetch = self.reader, self.fetch
-        first = await _fetch_or_fail(fetch, 1, current.action)
+        reader = self.reader
+        first = await _fetch_or_fail(self.fetch, 1, current.action)
         try:
             current.start(first)
         except BaseException:
@@ -197,37 +197,42 @@ class _Reading:
             yield page
         if current.last_page <= 1:
             return  # one answer: nothing could move between pages
-        task_group = reader.task_group
-        if task_group is None:
-            for number in range(2, current.last_page + 1):
-                page = current.take(await _fetch_or_fail(fetch, number, current.action))
+        async with contextlib.aclosing(self._later_pages(current)) as answers:
+            async for answer in answers:
+                page = current.take(answer)
                 if page.items or current.number == 1:
                     yield page
-        else:
-            send, receive = anyio.create_memory_object_stream[Page[Any] | Failed](1)
-            producer_scope = anyio.CancelScope()
-            task_group.start_soon(
-                produce,
-                fetch,
-                current.last_page,
-                reader.settings.pages_ahead,
-                send,
-                producer_scope,
-                functools.partial(_name_the_page, action=current.action),
-            )
-            try:
-                async with receive:
-                    async for chunk in receive:
-                        if isinstance(chunk, Failed):
-                            raise chunk.error
-                        page = current.take(chunk)
-                        if page.items or current.number == 1:
-                            yield page
-            finally:
-                producer_scope.cancel()
         # Only once every other page has been answered: a change at the head after this
         # answer was served can no longer move an item this pass still had to read.
-        current.close(await _read_again(fetch, current.action))
+        current.close(await _read_again(self.fetch, current.action))
+
+    async def _later_pages(self, current: Pass) -> AsyncGenerator[Page[Any], None]:
+        """Pages 2 to the last, in order: from the producer in the client's task group
+        when the client is open, else one after another."""
+        task_group = self.reader.task_group
+        if task_group is None:
+            for number in range(2, current.last_page + 1):
+                yield await _fetch_or_fail(self.fetch, number, current.action)
+            return
+        send, receive = anyio.create_memory_object_stream[Page[Any] | Failed](1)
+        producer_scope = anyio.CancelScope()
+        task_group.start_soon(
+            produce,
+            self.fetch,
+            current.last_page,
+            self.reader.settings.pages_ahead,
+            send,
+            producer_scope,
+            functools.partial(_name_the_page, action=current.action),
+        )
+        try:
+            async with receive:
+                async for chunk in receive:
+                    if isinstance(chunk, Failed):
+                        raise chunk.error
+                    yield chunk
+        finally:
+            producer_scope.cancel()
 
 
 async def _read_again(fetch: FetchPage, action: str) -> Page[Any]:
