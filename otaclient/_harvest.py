@@ -22,7 +22,7 @@ from ._errors import OTAError, ValidationError
 from ._models import Page
 from ._reading import read_pages
 
-__all__ = ["Harvest", "HarvestProgress", "HarvestSettings", "ProgressCallback"]
+__all__ = ["Harvest", "HarvestProgress", "HarvestSettings", "HarvestCallback"]
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ class HarvestProgress:
         return max(0, self.pages_planned - self.pages_done)
 
 
-ProgressCallback = Callable[[HarvestProgress], None]
+HarvestCallback = Callable[[HarvestProgress], None]
 """Called with a ``HarvestProgress`` after every page answer, when the plan grows, and at
 the end. It runs on the event loop, in the task that read the page: keep it quick."""
 
@@ -232,7 +232,7 @@ class Harvest(Generic[T]):
         """Where the harvest stands now; at its end, what it did."""
         return self._run.snapshot()
 
-    def on_progress(self, callback: ProgressCallback | None) -> Harvest[T]:
+    def on_progress(self, callback: HarvestCallback | None) -> Harvest[T]:
         """Call ``callback(progress)`` after every page answer, when the plan grows, and
         at the end (``None``: stop). Returns the harvest, to chain on ``iter_*``."""
         if callback is not None and not callable(callback):
@@ -282,7 +282,7 @@ class _Run:
         self._fetch = fetch
         self.settings = settings
         self._task_group = task_group
-        self.callback: ProgressCallback | None = None
+        self.callback: HarvestCallback | None = None
         self.pages_done = 0
         self.pages_planned: int | None = None
         self.items = 0
