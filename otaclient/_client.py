@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypedDict, TypeVar
 
-import anyio
 import httpx
 
 from ._actions import Actions
@@ -44,9 +43,6 @@ __all__ = ["ClientStats", "OTAClient"]
 log = logging.getLogger("otaclient")
 
 _T = TypeVar("_T")
-
-_CLOSE_GRACE = 5.0
-"""Seconds closing the connection pool may take, even when the caller is being cancelled."""
 
 
 class ClientStats(TypedDict):
@@ -147,7 +143,7 @@ class OTAClient(Actions):
             max_body_bytes=config.max_body_bytes,
             attempt_timeout=config.attempt_timeout,
         )
-        self._lifetime = Lifetime(self._close_pool)
+        self._lifetime = Lifetime(self._http)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -171,12 +167,6 @@ class OTAClient(Actions):
         sent ends with ``OutcomeUnknownError`` instead. Harvests stop.
         """
         await self._lifetime.close()
-
-    async def _close_pool(self) -> None:
-        # Shielded, so that a caller being cancelled still releases its sockets; bounded,
-        # so that closing never hangs.
-        with anyio.move_on_after(_CLOSE_GRACE, shield=True):
-            await self._http.aclose()
 
     async def _request(
         self, op: Operation, wire: Mapping[str, str], decode: Callable[[Answer], _T]

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Awaitable, Callable
 
 import anyio
+import httpx
 from anyio.abc import TaskGroup
 
 from ._errors import OTAError
 
 __all__ = ["Lifetime"]
+
+_CLOSE_GRACE = 5.0
+"""Seconds closing the connection pool may take, even when the caller is being cancelled."""
 
 
 class _State(enum.Enum):
@@ -44,11 +47,13 @@ _REFUSED = {
 class Lifetime:
     """The state of one client and the resources its ``async with`` block holds.
 
-    ``close_pool`` releases the connection pool; it must be idempotent and bounded.
+    It holds the client's connection pool (``http``), not the client: a client in a
+    reference cycle would outlive its last reference until a garbage collection, and its
+    secrets with it.
     """
 
-    def __init__(self, close_pool: Callable[[], Awaitable[None]]) -> None:
-        self._close_pool = close_pool
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
         self._state = _State.NEW
         self._stack: contextlib.AsyncExitStack | None = None
         self._calls: set[anyio.CancelScope] = set()
@@ -104,6 +109,12 @@ class Lifetime:
     def end_call(self, scope: anyio.CancelScope) -> None:
         """The call of ``scope`` is over."""
         self._calls.discard(scope)
+
+    async def _close_pool(self) -> None:
+        # Shielded, so that a caller being cancelled still releases its sockets; bounded,
+        # so that closing never hangs.
+        with anyio.move_on_after(_CLOSE_GRACE, shield=True):
+            await self._http.aclose()
 
     def _shut(self) -> None:
         self._state = _State.CLOSED

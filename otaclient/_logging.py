@@ -172,11 +172,17 @@ def _register(secrets: Secrets) -> None:
         with _LOCK:
             if _LIVE.get(key) is ref:
                 del _LIVE[key]
-                _SNAPSHOT = tuple(_LIVE.values())
+                _SNAPSHOT = _refs()
 
     with _LOCK:
         _LIVE[key] = weakref.ref(secrets, forget)
-        _SNAPSHOT = tuple(_LIVE.values())
+        _SNAPSHOT = _refs()
+
+
+def _refs() -> tuple[weakref.ref[Secrets], ...]:
+    # Copied before it is iterated: building the tuple can start a garbage collection,
+    # whose weakref callbacks (forget) delete from _LIVE in this very thread.
+    return tuple(_LIVE.copy().values())
 
 
 def _live() -> Iterator[Secrets]:

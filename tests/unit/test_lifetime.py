@@ -6,6 +6,8 @@ wait in virtual time, so "promptly" is exact: no virtual second passes).
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import anyio
@@ -300,3 +302,21 @@ async def test_aclose_of_a_client_never_entered_closes_the_connection_pool() -> 
     )
     await client.aclose()
     assert transport.closed
+
+
+def test_a_client_let_go_is_freed_at_once_with_its_secrets() -> None:
+    # No reference cycle through the client: its secrets stop being masked (and scanned
+    # by every scrub) when its last reference goes, not at some later garbage collection.
+    async def use() -> tuple[weakref.ref[OTAClient], weakref.ref[object]]:
+        client = make_client(_pages(30))
+        async with client:
+            [f async for f in client.iter_ota_firmware(page_size=10)]
+        return weakref.ref(client), weakref.ref(client._secrets)
+
+    gc.disable()
+    try:
+        client, secrets = anyio.run(use)
+        assert client() is None
+        assert secrets() is None
+    finally:
+        gc.enable()
