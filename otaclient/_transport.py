@@ -11,6 +11,10 @@ simulator's in-process transport plug in as always); only the layer under it cha
   pool fixes httpcore 1.0 lacks have landed. ``benchmarks/transports.py`` measured it at a
   third of httpcore's CPU per call at 32 in flight, under trio.
 
+respx's ``respx.mock`` works by patching httpcore's pool, which neither path above uses:
+while that patch is in place, requests go through httpx's own transport instead, so respx
+sees them exactly as it did before this transport existed (and nothing leaves).
+
 A client is built outside any event loop, so ``DefaultTransport`` picks at its first
 request and then belongs to that event loop: a request from another one (the other
 library, or a second ``asyncio.run``) is refused with ``OTAError``, because pooled
@@ -35,6 +39,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 import aiohttp
+import httpcore
 import httpcore2
 import httpx
 import sniffio
@@ -43,6 +48,9 @@ import yarl
 from ._errors import OTAError
 
 __all__ = ["DefaultTransport", "shared_tls_context"]
+
+_HTTPCORE_SEND = httpcore.AsyncConnectionPool.handle_async_request
+"""httpcore's own, unpatched: respx replaces it while ``respx.mock`` is active."""
 
 
 @functools.cache
@@ -72,6 +80,7 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         self._limits = limits
         self._tls = shared_tls_context() if verify is None else verify
         self._inner: httpx.AsyncBaseTransport | None = None
+        self._mocked: httpx.AsyncHTTPTransport | None = None
         self._owner: object = None
         self._library: str | None = None
         self._closed = False
@@ -87,6 +96,8 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         return self._tls
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if httpcore.AsyncConnectionPool.handle_async_request is not _HTTPCORE_SEND:
+            return await self._through_respx().handle_async_request(request)
         library, owner = _current_loop()
         inner = self._inner
         if inner is None or owner is not self._owner:
@@ -95,9 +106,17 @@ class DefaultTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
-        inner, self._inner = self._inner, None
-        if inner is not None:
-            await inner.aclose()
+        for inner in (self._inner, self._mocked):
+            if inner is not None:
+                await inner.aclose()
+        self._inner = self._mocked = None
+
+    def _through_respx(self) -> httpx.AsyncHTTPTransport:
+        if self._closed:
+            raise OTAError("the HTTP transport was closed; nothing was sent")
+        if self._mocked is None:
+            self._mocked = httpx.AsyncHTTPTransport(verify=self._tls, limits=self._limits)
+        return self._mocked
 
     def _open(self, library: str, owner: object) -> httpx.AsyncBaseTransport:
         if self._closed:

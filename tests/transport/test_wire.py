@@ -106,11 +106,13 @@ async def test_status_reason_and_repeated_headers_come_back(
 
 
 async def test_cookies_are_left_to_httpx(anyio_backend: str, transport: DefaultTransport) -> None:
+    # By name: aiohttp's own cookie jar ignores cookies set by an IP address.
     async with (
         LoopbackServer(ok(b"{}", "Set-Cookie: session=abc")) as server,
         _client(transport) as client,
     ):
-        await client.get(server.url)
+        url = server.url.replace("127.0.0.1", "localhost")
+        await client.get(url)
         client.cookies.clear()
-        await client.get(server.url)
+        await client.get(url)
     assert b"Cookie" not in server.heads[1]
