@@ -38,7 +38,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PY)
 def bench(session: nox.Session) -> None:
     """The full benchmarks; results in benchmarks/results.json (see benchmarks/RESULTS.md)."""
-    session.install("-e", ".[test,fast]")
+    session.install("-e", ".[test,fast,bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 
