@@ -35,10 +35,10 @@ from ._decode import DecodeProblem
 from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
 from ._harvest import harvest, partitioned_harvest
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
-from ._logging import CallScope, Secrets
 from ._models import Page
 from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation, count_problem
 from ._params import LONG_MAX, LONG_MIN, check_size, check_text, shown
+from ._redact import CallScope, Secrets
 from ._retry import RetryPolicy
 from ._sender import Answer, Sender
 from ._signing import canonical_query

@@ -34,7 +34,7 @@ import cattrs
 import defusedxml
 from defusedxml.ElementTree import fromstring as _xml_fromstring
 
-from ._logging import scrub
+from ._redact import scrub
 
 __all__ = [
     "DecodeProblem",

@@ -22,7 +22,7 @@ A page that fails during a harvest raises that page's own error (``APIError``,
 
 Messages name the action, the code and the request id where known. They never carry the
 access key secret, the security token or a request's signature, in any spelling: every
-message, attribute and note of an ``OTAError`` is scrubbed as it is set (``_logging``), so
+message, attribute and note of an ``OTAError`` is scrubbed as it is set (``_redact``), so
 text a server echoed back (its ``Code``, ``Message``, ``HostId``, ``Recommend``, a value of
 the wrong type) is masked with ``***`` before anyone can read it.
 """
@@ -32,7 +32,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._logging import scrub, scrub_exception, scrub_value
+from ._redact import scrub, scrub_exception, scrub_value
 
 __all__ = [
     "APIError",

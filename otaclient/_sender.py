@@ -40,8 +40,8 @@ from ._errors import (
     ValidationError,
 )
 from ._limiter import RateLimiter
-from ._logging import remember_signature, scrub
 from ._operations import Operation
+from ._redact import remember_signature, scrub
 from ._retry import RetryPolicy, is_throttling_code, is_transient_code, kind_of_transport_error
 from ._signing import canonical_query, percent_encode, sign
 

@@ -21,7 +21,7 @@ from .._errors import (
     TransportError,
     ValidationError,
 )
-from .._logging import scrub
+from .._redact import scrub
 
 __all__ = ["CliFailure", "describe", "run_async"]
 
