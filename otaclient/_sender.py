@@ -32,11 +32,11 @@ from ._credentials import Credentials
 from ._decode import DecodeProblem, RefusedBody, get_key, load_body
 from ._errors import (
     APIError,
+    NoAnswerError,
     OTAError,
     OutcomeUnknownError,
     ResponseError,
     ThrottlingError,
-    TransportError,
     ValidationError,
 )
 from ._limiter import RateLimiter
@@ -149,7 +149,10 @@ class Sender:
             if failure.kind in _AMBIGUOUS and not op.is_read:
                 # The write may have happened: sending it again could do it twice.
                 raise OutcomeUnknownError(
-                    str(failure.error), action=op.action, how_to_check=op.how_to_check
+                    str(failure.error),
+                    action=op.action,
+                    how_to_check=op.how_to_check,
+                    message=failure.error.message,
                 ) from failure.error
             if failure.kind in _FINAL or attempt >= self._retry.max_attempts:
                 raise failure.error
@@ -176,7 +179,7 @@ class Sender:
 
     def _past_deadline(self, op: Operation, progress: _Progress, deadline: float) -> OTAError:
         if progress.phase == _SENDING:
-            error: OTAError = TransportError(
+            error: OTAError = NoAnswerError(
                 f"no complete answer before the call's deadline of {deadline:g} s",
                 action=op.action,
             )
@@ -191,7 +194,7 @@ class Sender:
             error = progress.last.error
             error.add_note(f"gave up: the call's deadline of {deadline:g} s passed")
             return error
-        return TransportError(
+        return NoAnswerError(
             f"the call's deadline of {deadline:g} s passed while it waited for the rate "
             "limiter; nothing was sent",
             action=op.action,
@@ -219,7 +222,7 @@ class Sender:
                 timeout = self._attempt_timeout
                 return _Failure(
                     "transient",
-                    TransportError(
+                    NoAnswerError(
                         f"no complete answer within the attempt timeout of {timeout:g} s",
                         action=op.action,
                     ),
@@ -347,7 +350,7 @@ class Sender:
             raise error_type(
                 action=op.action,
                 code=code or f"HTTP{status}",
-                message=message or "",
+                message=message or None,
                 request_id=request_id,
                 http_status=status,
                 host_id=_text(get_key(body, "HostId")),
@@ -484,6 +487,6 @@ def _httpx_failure(op: Operation, exc: Exception) -> OTAError:
     elif isinstance(exc, httpx.InvalidURL):
         error = _request_refused(op, exc)
     else:
-        error = TransportError(text, action=op.action)
+        error = NoAnswerError(text, action=op.action)
     error.__cause__ = exc
     return error

@@ -14,13 +14,7 @@ from typing import IO, Any, TypeVar
 import anyio
 import click
 
-from .._errors import (
-    APIError,
-    OTAError,
-    ThrottlingError,
-    TransportError,
-    ValidationError,
-)
+from .._errors import APIError, NoAnswerError, OTAError, ThrottlingError, ValidationError
 from .._redact import scrub
 
 __all__ = ["CliFailure", "describe", "run_async"]
@@ -74,7 +68,7 @@ def describe(exc: BaseException, endpoint: str | None = None) -> CliFailure:
                 f"{text} - check ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET"
             )
         return CliFailure(text)
-    if isinstance(cause, TransportError):
+    if isinstance(cause, NoAnswerError):
         where = f" {endpoint}" if endpoint else ""
         return CliFailure(f"cannot reach{where}: {text}")
     if isinstance(cause, ValidationError):
