@@ -61,8 +61,7 @@ from ._models import (
 )
 from ._redis_limiter import RedisRateLimiter
 from ._retry import RetryPolicy
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _logging.install()
 
