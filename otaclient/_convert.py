@@ -240,38 +240,42 @@ _MAX_PLANS = 32
 
 # One step of a plan: (wire key, field name, hook, field type); hook None = take a str as is.
 _Step = tuple[str, str, Callable[[Any, Any], Any] | None, Any]
+# A field by its folded name: (field name, hook, field type).
+_Field = tuple[str, Callable[[Any, Any], Any] | None, Any]
+
+
+def _plan_for(
+    keys: tuple[Any, ...], by_key: Mapping[str, _Field], fallbacks: Mapping[str, str]
+) -> list[_Step]:
+    # Which wire key fills which field, worked out once per set of keys: every item of a
+    # page has the same keys, so a page costs one plan and a dict lookup per item.
+    steps: list[_Step] = []
+    filled: set[str] = set()
+    spare: dict[str, str] = {}
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        entry = by_key.get(normalise_key(key))
+        if entry is None:
+            spare[normalise_key(key)] = key
+            continue
+        steps.append((key, *entry))
+        filled.add(entry[0])
+    for wire, field_name in fallbacks.items():
+        if field_name not in filled and wire in spare:
+            steps.append((spare[wire], *by_key[normalise_key(field_name)]))
+    return steps
 
 
 def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     hints = attrs.resolve_types(cls)
-    by_key: dict[str, tuple[str, Callable[[Any, Any], Any] | None, Any]] = {}
+    by_key: dict[str, _Field] = {}
     for field in attrs.fields(hints):
         inner = _strip_none(field.type)
         hook = None if inner is str else conv.get_structure_hook(inner)
         by_key[normalise_key(field.name)] = (field.name, hook, inner)
     fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
     name = cls.__name__
-
-    def plan_for(keys: tuple[Any, ...]) -> list[_Step]:
-        # Which wire key fills which field, worked out once per set of keys: every item of
-        # a page has the same keys, so a page costs one plan and a dict lookup per item.
-        steps: list[_Step] = []
-        filled: set[str] = set()
-        spare: dict[str, str] = {}
-        for key in keys:
-            if not isinstance(key, str):
-                continue
-            entry = by_key.get(normalise_key(key))
-            if entry is None:
-                spare[normalise_key(key)] = key
-                continue
-            steps.append((key, *entry))
-            filled.add(entry[0])
-        for wire, field_name in fallbacks.items():
-            if field_name not in filled and wire in spare:
-                steps.append((spare[wire], *by_key[normalise_key(field_name)]))
-        return steps
-
     plans: dict[tuple[Any, ...], list[_Step]] = {}
 
     def structure_attrs(value: Any, _: Any) -> Any:
@@ -280,7 +284,7 @@ def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, A
         keys = tuple(value)
         plan = plans.get(keys)
         if plan is None:
-            plan = plan_for(keys)
+            plan = _plan_for(keys, by_key, fallbacks)
             if len(plans) < _MAX_PLANS:  # odd bodies cannot grow the cache without bound
                 plans[keys] = plan
         kwargs: dict[str, Any] = {}
