@@ -25,6 +25,7 @@ from ._errors import (
     CredentialsError,
     HarvestError,
     ListTooDeepError,
+    NoAnswerError,
     OTAError,
     OutcomeUnknownError,
     RateLimiterError,
@@ -61,8 +62,7 @@ from ._models import (
 )
 from ._redis_limiter import RedisRateLimiter
 from ._retry import RetryPolicy
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _logging.install()
 
@@ -87,6 +87,7 @@ __all__ = [
     "JobStatus",
     "JobType",
     "ListTooDeepError",
+    "NoAnswerError",
     "OIDCRoleProvider",
     "OTAClient",
     "OTAError",

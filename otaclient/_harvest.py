@@ -53,7 +53,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ._errors import HarvestError, ListTooDeepError, OTAError, ResponseError
 from ._models import Page
-from ._operations import count_problem, pages_for
+from ._shapes import count_problem, pages_for
 
 __all__ = ["TooDeep", "harvest", "partitioned_harvest"]
 

@@ -21,9 +21,11 @@ from typing import Any
 import anyio
 import attrs
 
+from .. import _operations
 from .._client import OTAClient
 from .._errors import ListTooDeepError, ValidationError
 from .._models import Firmware, OTAJob, Page
+from .._operation import Operation
 from .crew import Crew
 from .progress import ListKind, ProgressCallback, ProgressTracker
 from .report import AuditStats, FirmwareReport, FleetReport, TaskSummary
@@ -162,7 +164,9 @@ class _Audit:
 
     async def _list_firmware(self, index: int, product_key: str | None) -> None:
         try:
-            listing = self._harvest("firmware", "ListOTAFirmware", {"product_key": product_key})
+            listing = self._harvest(
+                "firmware", _operations.LIST_OTA_FIRMWARE, {"product_key": product_key}
+            )
             position = 0
             async for firmware in listing:
                 firmware_id = firmware.firmware_id
@@ -183,7 +187,9 @@ class _Audit:
         firmware_id = str(firmware.firmware_id)
         found = self.jobs[firmware_id]
         try:
-            listing = self._harvest("jobs", "ListOTAJobByFirmware", {"firmware_id": firmware_id})
+            listing = self._harvest(
+                "jobs", _operations.LIST_OTA_JOB_BY_FIRMWARE, {"firmware_id": firmware_id}
+            )
             async for job in listing:
                 if not job.job_id or job.job_id in self.job_ids:
                     continue
@@ -199,7 +205,9 @@ class _Audit:
 
     async def _harvest_tasks(self, tally: JobTally) -> None:
         try:
-            tasks = self._harvest("tasks", "ListOTATaskByJob", {"job_id": str(tally.job.job_id)})
+            tasks = self._harvest(
+                "tasks", _operations.LIST_OTA_TASK_BY_JOB, {"job_id": str(tally.job.job_id)}
+            )
             async for task in tasks:
                 tally.add(task)
                 self.tracker.items += 1  # per task yielded: a page may be read twice
@@ -210,7 +218,7 @@ class _Audit:
         self.tracker.jobs_done += 1
 
     def _harvest(
-        self, kind: ListKind, action: str, arguments: dict[str, Any]
+        self, kind: ListKind, op: Operation[Page[Any]], arguments: dict[str, Any]
     ) -> AsyncIterator[Any]:
         """The client's harvest of one list, its pages counted for the progress display."""
         self.tracker.list_started(kind)
@@ -228,7 +236,7 @@ class _Audit:
         def on_page(page: Page[Any]) -> None:
             self.tracker.page_done()
 
-        return self.client._iterate(action, arguments, on_page, on_plan=on_plan)
+        return self.client._iterate(op, arguments, on_page, on_plan=on_plan)
 
     # ------------------------------------------------------------------ the result
 

@@ -24,7 +24,7 @@ from .._constants import (
     REGION_ENDPOINT,
 )
 from .._errors import OTAError
-from .._logging import Secrets
+from .._redact import Secrets
 from .failures import CliFailure, describe
 from .options import ENV_ENDPOINT, Connection
 

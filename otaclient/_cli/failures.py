@@ -22,14 +22,8 @@ from typing import IO, Any, TypeVar
 import anyio
 import click
 
-from .._errors import (
-    APIError,
-    OTAError,
-    ThrottlingError,
-    TransportError,
-    ValidationError,
-)
-from .._logging import scrub
+from .._errors import APIError, NoAnswerError, OTAError, ThrottlingError, ValidationError
+from .._redact import scrub
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -95,7 +89,7 @@ def describe(exc: BaseException, endpoint: str | None = None) -> CliFailure:
                 f"{text} - check ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET"
             )
         return CliFailure(text)
-    if isinstance(cause, TransportError):
+    if isinstance(cause, NoAnswerError):
         where = f" {endpoint}" if endpoint else ""
         return CliFailure(f"cannot reach{where}: {text}")
     if isinstance(cause, ValidationError):
