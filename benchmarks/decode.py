@@ -22,8 +22,9 @@ import anyio
 import httpx
 
 from otaclient import OTAClient
-from otaclient._decode import load_body, normalise_key
+from otaclient._convert import normalise_key
 from otaclient._operations import OPERATIONS
+from otaclient._parse import load_body
 from otaclient.simulator import (
     DEMO_ACCESS_KEY_ID,
     DEMO_ACCESS_KEY_SECRET,

@@ -25,9 +25,11 @@ from ._errors import (
     CredentialsError,
     HarvestError,
     ListTooDeepError,
+    NoAnswerError,
     OTAError,
     OutcomeUnknownError,
     RateLimiterError,
+    ReportError,
     ResponseError,
     ThrottlingError,
     TransportError,
@@ -36,7 +38,6 @@ from ._errors import (
 from ._export import to_plain
 from ._harvest import Harvest, HarvestProgress
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
-from ._logging import scrub as scrub_secrets
 from ._models import (
     Acknowledged,
     CreatedFirmware,
@@ -61,10 +62,10 @@ from ._models import (
     TaskStatus,
     UploadTicket,
 )
+from ._redact import scrub as scrub_secrets
 from ._redis_limiter import RedisRateLimiter
 from ._retry import RetryPolicy
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _logging.install()
 
@@ -92,6 +93,7 @@ __all__ = [
     "JobStatus",
     "JobType",
     "ListTooDeepError",
+    "NoAnswerError",
     "OIDCRoleProvider",
     "OTAClient",
     "OTAError",
@@ -107,6 +109,7 @@ __all__ = [
     "RamRoleArnProvider",
     "RateLimiter",
     "RateLimiterError",
+    "ReportError",
     "RedisRateLimiter",
     "RefreshPolicy",
     "ResponseError",

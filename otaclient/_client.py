@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import re
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -16,7 +15,6 @@ from typing import Any, TypedDict, TypeVar
 
 import httpx
 
-from ._actions import Actions
 from ._config import ClientConfig, check_credentials, http_client, query_budget
 from ._constants import (
     DEFAULT_MAX_BODY_BYTES,
@@ -26,23 +24,29 @@ from ._constants import (
     DEFAULT_TIMEOUT,
 )
 from ._credentials import Credentials
-from ._decode import DecodeProblem
+from ._envelope import Answer
 from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
 from ._harvest import Harvest, HarvestSettings
 from ._lifetime import Lifetime
 from ._limiter import RateLimiter
-from ._logging import CallScope, Secrets
+from ._limits import check_size, shown
+from ._methods import ActionMethods
 from ._models import Page
-from ._operations import MUTATE, OPERATIONS, READ, EnvelopeOnly, Operation, count_problem
-from ._params import LONG_MAX, LONG_MIN, check_size, check_text, shown
-from ._retry import RetryPolicy
-from ._sender import Answer, Sender
+from ._operation import Operation
+from ._operations import OPERATIONS
+from ._params import encode_raw
+from ._parse import DecodeProblem
+from ._redact import CallScope, Secrets
+from ._retry import RetryClass, RetryPolicy
+from ._sender import Sender
+from ._shapes import Asked, EnvelopeOnly, count_problem
 
 __all__ = ["ClientStats", "OTAClient"]
 
 log = logging.getLogger("otaclient")
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class ClientStats(TypedDict):
@@ -56,7 +60,7 @@ class ClientStats(TypedDict):
     """Answers refusing a request for flow control."""
 
 
-class OTAClient(Actions):
+class OTAClient(ActionMethods):
     """An async client for the IoT Platform OTA API (RPC, version 2018-01-20).
 
     >>> async def main():                                         # doctest: +SKIP
@@ -169,7 +173,7 @@ class OTAClient(Actions):
         await self._lifetime.close()
 
     async def _request(
-        self, op: Operation, wire: Mapping[str, str], decode: Callable[[Answer], _T]
+        self, op: Operation[Any], wire: Mapping[str, str], decode: Callable[[Answer], _T]
     ) -> _T:
         # Every call goes through here: closing the client ends it promptly, and what it
         # raises or logs, decoding included, is scrubbed of this client's secrets and of
@@ -232,32 +236,26 @@ class OTAClient(Actions):
         known = OPERATIONS.get(action)
         op = Operation(
             action,
-            READ if idempotent else MUTATE,
+            RetryClass.READ if idempotent else RetryClass.MUTATE,
             EnvelopeOnly(),
-            method=known.method if known else "POST",
             how_to_check="Read the resource back to see whether the call took effect.",
+            http_method=known.http_method if known else "POST",
         )
-        wire = _raw_wire(action, params or {})
+        wire = encode_raw(action, params or {})
         if self._iot_instance_id and "IotInstanceId" not in wire:
             wire["IotInstanceId"] = self._iot_instance_id
         check_size(wire, self._query_budget, action=action)
         return await self._request(op, wire, lambda answer: answer.body)
 
-    async def _invoke(self, action: str, arguments: Mapping[str, Any]) -> Any:
-        op = OPERATIONS[action]
+    async def _invoke(self, op: Operation[_R], arguments: Mapping[str, Any]) -> _R:
         wire = self._encode(op, arguments)
         return await self._request(op, wire, lambda answer: self._decode(op, answer, arguments))
 
     def _iterate(
-        self, op: Operation | str, arguments: Mapping[str, Any], *, verify: bool = False
-    ) -> Harvest[Any]:
-        # `op` may still be an action's name (the hand-written iter_* stubs), and `verify`
-        # may also come in `arguments` (they pass their locals).
-        if isinstance(op, str):
-            op = OPERATIONS[op]
+        self, op: Operation[Page[_T]], arguments: Mapping[str, Any], *, verify: bool = False
+    ) -> Harvest[_T]:
         paged = op.paged
         assert paged is not None
-        verify = arguments.get("verify", verify)
         if not isinstance(verify, bool):
             raise ValidationError(f"verify must be True or False, got {verify!r}", action=op.action)
         base = {name: value for name, value in arguments.items() if name != "verify"}
@@ -279,46 +277,40 @@ class OTAClient(Actions):
         return Harvest(fetch, settings, task_group=lambda: self._lifetime.task_group)
 
     async def _fetch_page(
-        self, op: Operation, arguments: Mapping[str, Any], part: Any, number: int
-    ) -> Page[Any]:
+        self, op: Operation[Page[_T]], arguments: Mapping[str, Any], part: Any, number: int
+    ) -> Page[_T]:
         paged = op.paged
         assert paged is not None
         if part is not None:
             arguments = {**arguments, paged.partition_by: part}
         try:
-            page: Page[Any] = await self._invoke(op.action, {**arguments, "current_page": number})
+            page: Page[_T] = await self._invoke(op, {**arguments, "current_page": number})
         except _Miscounted as exc:
             page = exc.answer  # a harvest weighs a miscounted page itself
         return page
 
-    def _encode(self, op: Operation, arguments: Mapping[str, Any]) -> dict[str, str]:
+    def _encode(self, op: Operation[Any], arguments: Mapping[str, Any]) -> dict[str, str]:
         values = dict(arguments)
-        paged = op.paged
-        if paged is not None:
-            if values.get("current_page") is None:
-                values["current_page"] = 1
-            if values.get("page_size") is None:
-                values["page_size"] = paged.max_page_size
+        for name, default in op.defaults.items():
+            if values.get(name) is None:  # None: the default, as the methods document
+                values[name] = default
         if values.get("iot_instance_id") is None:
             values["iot_instance_id"] = self._iot_instance_id
         wire = op.encode(values)
-        check_size(wire, self._query_budget, action=op.action, params=op.all_params)
+        check_size(wire, self._query_budget, action=op.action, names=op.python_names)
         return wire
 
-    def _decode(self, op: Operation, answer: Answer, arguments: Mapping[str, Any]) -> Any:
+    def _decode(self, op: Operation[_R], answer: Answer, arguments: Mapping[str, Any]) -> _R:
         paged = op.paged
-        page: Page[Any] | None = None
+        asked = None
+        if paged is not None:
+            asked = Asked(
+                arguments.get("current_page") or 1,
+                arguments.get("page_size") or paged.max_page_size,
+                paging_ignored=bool(paged.unpaged_by and arguments.get(paged.unpaged_by)),
+            )
         try:
-            if paged is None:
-                result = op.result.decode(answer.body, answer.request_id)
-            else:
-                asked = (
-                    arguments.get("current_page") or 1,
-                    arguments.get("page_size") or paged.max_page_size,
-                )
-                ignored = bool(paged.unpaged_by and arguments.get(paged.unpaged_by))
-                result = paged.decode(answer.body, answer.request_id, asked, paging_ignored=ignored)
-                page = None if ignored else result
+            result = op.result.decode(answer.body, answer.request_id, asked)
         except DecodeProblem as exc:
             problem = f"the answer does not fit {op.action}'s documented shape: {exc}"
             if not op.is_read:
@@ -334,15 +326,16 @@ class OTAClient(Actions):
                 request_id=answer.request_id,
                 http_status=answer.http_status,
             ) from None
-        miscount = None if page is None else count_problem(page)
-        if page is not None and miscount is not None:
-            raise _Miscounted(
-                miscount,
-                action=op.action,
-                request_id=answer.request_id,
-                http_status=answer.http_status,
-                answer=page,
-            )
+        if isinstance(result, Page) and asked is not None and not asked.paging_ignored:
+            miscount = count_problem(result)
+            if miscount is not None:
+                raise _Miscounted(
+                    miscount,
+                    action=op.action,
+                    request_id=answer.request_id,
+                    http_status=answer.http_status,
+                    answer=result,
+                )
         identity = getattr(op.result, "identity", "")
         if identity and not op.is_read and not getattr(result, identity, None):
             raise OutcomeUnknownError(
@@ -374,21 +367,6 @@ class _Miscounted(ResponseError):
         self.answer = answer
 
 
-_RESERVED = frozenset(
-    (
-        "Action",
-        "Format",
-        "Version",
-        "AccessKeyId",
-        "SignatureMethod",
-        "SignatureVersion",
-        "SignatureNonce",
-        "Timestamp",
-        "SecurityToken",
-        "Signature",
-    )
-)
-_WIRE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,127}", re.ASCII)
 _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,127}", re.ASCII)
 
 
@@ -404,69 +382,3 @@ def _check_call(action: object, params: object, idempotent: object) -> None:
         )
     if not isinstance(idempotent, bool):
         raise ValidationError(f"idempotent must be True or False, got {shown(idempotent)}")
-
-
-def _raw_wire(action: str, params: Mapping[Any, Any]) -> dict[str, str]:
-    wire: dict[str, str] = {}
-
-    def put(name: str, value: str) -> None:
-        if name in wire:
-            raise ValidationError(f"params give {name} twice", action=action)
-        wire[name] = value
-
-    for name, value in params.items():
-        _check_wire_name(action, name)
-        if value is None:
-            continue
-        if isinstance(value, list | tuple):
-            for index, item in enumerate(value, start=1):
-                if isinstance(item, Mapping):
-                    for key, sub in item.items():
-                        if not (isinstance(key, str) and _WIRE_NAME.fullmatch(key)):
-                            raise ValidationError(
-                                f"{name}: item {index} has a key that is not a wire name: "
-                                f"{shown(key)}",
-                                action=action,
-                            )
-                        if sub is not None:
-                            put(f"{name}.{index}.{key}", _raw_scalar(action, name, sub))
-                else:
-                    put(f"{name}.{index}", _raw_scalar(action, name, item))
-        else:
-            put(name, _raw_scalar(action, name, value))
-    return wire
-
-
-def _check_wire_name(action: str, name: object) -> None:
-    if not (isinstance(name, str) and _WIRE_NAME.fullmatch(name)):
-        raise ValidationError(
-            f"params: {shown(name)} is not a wire name (ASCII letters, digits, '_' and '.', "
-            "starting with a letter, such as 'JobId'); a parameter name is required",
-            action=action,
-        )
-    if name in _RESERVED:
-        raise ValidationError(
-            f"params: {name} is set by the client on every request and cannot be given",
-            action=action,
-        )
-
-
-def _raw_scalar(action: str, name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        if not LONG_MIN <= value <= LONG_MAX:
-            raise ValidationError(
-                f"{name} must fit in a 64-bit Long, got {shown(value)}", action=action
-            )
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValidationError(f"{name} must be a finite number, got {value!r}", action=action)
-        return repr(value)
-    if isinstance(value, str):
-        problem = check_text(value)
-        if problem:
-            raise ValidationError(f"{name} {problem}", action=action)
-        return value
-    raise ValidationError(f"{name}: cannot send a {type(value).__name__}", action=action)

@@ -31,8 +31,8 @@ from ._constants import (
 from ._credentials import Credentials
 from ._errors import ValidationError
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited, lacking
+from ._limits import check_text, shown
 from ._operations import OPERATIONS
-from ._params import check_text, shown
 from ._retry import RetryPolicy
 from ._signing import canonical_query
 

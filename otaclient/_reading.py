@@ -52,7 +52,7 @@ from anyio.abc import TaskGroup
 from ._errors import HarvestError, ListTooDeepError, OTAError, ResponseError
 from ._fanout import Failed, produce
 from ._models import Page
-from ._operations import count_problem, pages_for
+from ._shapes import count_problem, pages_for
 
 if TYPE_CHECKING:
     from ._harvest import HarvestSettings

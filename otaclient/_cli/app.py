@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from .audit_cmd import audit
+from .diff_cmd import diff
+from .failures import GuardedGroup
 from .firmware_cmd import firmware
 from .jobs_cmd import jobs
 from .options import Connection, connection_options
@@ -21,12 +23,21 @@ def _version() -> str:
 
 
 @click.group(
+    cls=GuardedGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="""\b
 Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and
 (for STS) ALIBABA_CLOUD_SECURITY_TOKEN; they are never printed. Connection options work
-before or after the subcommand (after wins). Exit status: 0 success, 1 failure (one line
-on stderr), 2 bad usage or arguments.
+before or after the subcommand (after wins).
+
+\b
+Exit status:
+  0    success
+  1    failure, with one line on stderr (OTACLIENT_DEBUG=1: the traceback of an
+       unexpected error too)
+  2    bad usage or arguments
+  130  interrupted (Ctrl-C)
+  141  the reader closed the output early (| head), quietly
 
 \b
 Examples:
@@ -47,6 +58,7 @@ def cli(conn: Connection) -> None:
 
 
 cli.add_command(audit)
+cli.add_command(diff)
 cli.add_command(firmware)
 cli.add_command(jobs)
 cli.add_command(tasks)

@@ -25,6 +25,7 @@ __all__ = ["audit"]
 Examples:
   otaclient audit --demo
   otaclient audit --region-id cn-shanghai --product-key a1B2c3 --format json -o audit.json
+  otaclient audit --demo --format html -o report.html
 """,
 )
 @connection_options
@@ -81,7 +82,8 @@ def audit(
     --format json writes one JSON object whose "jobs" list has, per job, "job_id",
     "firmware_id", "product_key", "job_status" and "task_counts" (task status -> number
     of device tasks), and more; jsonl writes one job per line; csv one row per job with a
-    column per task status; table (the default) prints a summary and per-job tables.
+    column per task status; html one self-contained page with charts (no script, nothing
+    fetched); table (the default) prints a summary and per-job tables.
     """
     stderr = Console(stderr=True, highlight=False)
     live = show_progress if show_progress is not None else stderr.is_terminal

@@ -1,24 +1,45 @@
 """Every failure as one line on stderr and a non-zero exit status, never a traceback.
 
 Exit status: 1 when the work failed (the service said no, it could not be reached, an
-answer was unusable), 2 for bad usage or arguments (click's own convention), 130 after
-Ctrl-C. ``OTACLIENT_DEBUG=1`` lets an unexpected exception through with its traceback.
+answer was unusable, or an unexpected error), 2 for bad usage or arguments (click's own
+convention), 130 after Ctrl-C (SIGINT), 141 when whoever reads the output closed it early
+(``otaclient audit | head -1``: the status a shell gives a command killed by SIGPIPE,
+with nothing on stderr). ``OTACLIENT_DEBUG=1`` lets an unexpected exception through with
+its traceback.
+
+``run_async`` handles what happens inside the event loop; ``GuardedGroup`` (the class of
+the ``otaclient`` group) handles the rest of every subcommand the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import IO, Any, TypeVar
 
 import anyio
 import click
 
-from .. import APIError, OTAError, ThrottlingError, TransportError, ValidationError, scrub_secrets
+from .. import APIError, NoAnswerError, OTAError, ThrottlingError, ValidationError, scrub_secrets
 
-__all__ = ["CliFailure", "describe", "run_async"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERRUPTED",
+    "CliFailure",
+    "GuardedGroup",
+    "debug_enabled",
+    "describe",
+    "run_async",
+]
 
 T = TypeVar("T")
+
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
+EXIT_BROKEN_PIPE = 141
+"""Exit status when stdout was closed by its reader (128 + SIGPIPE), as shells report it."""
 
 _CREDENTIAL_CODES = (
     "invalidaccesskeyid",
@@ -67,7 +88,7 @@ def describe(exc: BaseException, endpoint: str | None = None) -> CliFailure:
                 f"{text} - check ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET"
             )
         return CliFailure(text)
-    if isinstance(cause, TransportError):
+    if isinstance(cause, NoAnswerError):
         where = f" {endpoint}" if endpoint else ""
         return CliFailure(f"cannot reach{where}: {text}")
     if isinstance(cause, ValidationError):
@@ -78,6 +99,21 @@ def describe(exc: BaseException, endpoint: str | None = None) -> CliFailure:
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
     first: BaseException = group.exceptions[0] if group.exceptions else group
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def debug_enabled() -> bool:
+    """Whether ``OTACLIENT_DEBUG`` asks for tracebacks of unexpected errors."""
+    return os.environ.get("OTACLIENT_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _interrupted() -> CliFailure:
+    return CliFailure("interrupted", exit_code=EXIT_INTERRUPTED)
+
+
+def _unexpected(exc: BaseException) -> CliFailure:
+    return CliFailure(
+        f"unexpected {type(exc).__name__}: {exc} (set OTACLIENT_DEBUG=1 for the traceback)"
+    )
 
 
 def run_async(func: Callable[[], Awaitable[T]], *, endpoint: str | None = None) -> T:
@@ -91,9 +127,60 @@ def run_async(func: Callable[[], Awaitable[T]], *, endpoint: str | None = None) 
         if isinstance(exc, OTAError):
             raise describe(exc, endpoint) from None
         if isinstance(exc, KeyboardInterrupt):
-            raise CliFailure("interrupted", exit_code=130) from None
-        if not isinstance(exc, Exception) or os.environ.get("OTACLIENT_DEBUG"):
+            raise _interrupted() from None
+        if isinstance(exc, BrokenPipeError):
+            raise exc from None  # GuardedGroup exits quietly
+        if not isinstance(exc, Exception) or debug_enabled():
             raise
-        raise CliFailure(
-            f"unexpected {type(exc).__name__}: {exc} (set OTACLIENT_DEBUG=1 for the traceback)"
-        ) from None
+        raise _unexpected(exc) from None
+
+
+class GuardedGroup(click.Group):
+    """A click group whose subcommands end the way ``run_async`` ends them.
+
+    click alone prints "Aborted!" and exits 1 after Ctrl-C, exits 1 without a word on a
+    closed pipe, and prints a traceback for any other exception.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; map interrupts, a closed stdout and unexpected errors."""
+        try:
+            result = super().invoke(ctx)
+            # Output small enough to sit in the buffer meets a closed pipe only here.
+            sys.stdout.flush()
+            return result
+        except (click.ClickException, click.exceptions.Exit):
+            raise
+        except click.Abort as exc:
+            # click turns Ctrl-C at a prompt into Abort; EOF on stdin stays click's Abort.
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                raise _interrupted() from None
+            raise
+        except KeyboardInterrupt:
+            raise _interrupted() from None
+        except BrokenPipeError:
+            _silence_standard_streams()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+        except SystemExit as exc:
+            # rich's Console answers a closed pipe with SystemExit(1) (Console.on_broken_pipe).
+            if isinstance(exc.__context__, BrokenPipeError):
+                _silence_standard_streams()
+                raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+            raise
+        except Exception as exc:
+            if debug_enabled():
+                raise
+            raise _unexpected(exc) from None
+
+
+def _silence_standard_streams() -> None:
+    # Whatever is still buffered would fail again at interpreter exit, with an "Exception
+    # ignored" message: point the descriptors at /dev/null so the exit stays quiet.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            # ValueError, OSError: not a real file (click's CliRunner, a test harness).
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)

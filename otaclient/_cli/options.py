@@ -20,13 +20,16 @@ __all__ = [
     "ENV_ENDPOINT",
     "ENV_REGION",
     "FORMATS",
+    "HTML_COMMANDS",
     "Connection",
     "connection_options",
 ]
 
 ENV_ENDPOINT = "OTACLIENT_ENDPOINT"
 ENV_REGION = "ALIBABA_CLOUD_REGION_ID"
-FORMATS = ("table", "json", "jsonl", "csv")
+FORMATS = ("table", "json", "jsonl", "csv", "html")
+#: ``--format html`` is a report page: only these commands write one.
+HTML_COMMANDS = frozenset({"audit"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,7 +99,7 @@ _OPTIONS = (
         "--format",
         "format_",
         type=click.Choice(FORMATS, case_sensitive=False),
-        help="Output format (default table).",
+        help="Output format (default table; html: otaclient audit only).",
     ),
     click.option(
         "--demo",
@@ -162,6 +165,12 @@ def connection_options(func: F) -> F:
         ctx = click.get_current_context()
         base = ctx.find_object(Connection) if ctx.parent is not None else None
         merged = own.over(base) if base is not None else own
+        if (
+            merged.format == "html"
+            and ctx.parent is not None
+            and ctx.info_name not in HTML_COMMANDS
+        ):
+            raise click.UsageError("--format html is for otaclient audit only")
         ctx.obj = merged
         return func(*args, conn=merged, **kwargs)
 

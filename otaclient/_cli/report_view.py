@@ -3,7 +3,8 @@
 * ``json``: ``report_to_dict`` - one object with ``jobs``, ``firmware``, ``totals``, ...;
 * ``jsonl``: one job object per line (the objects of ``jobs`` above);
 * ``csv``: one row per job, a column per task status;
-* ``table``: a fleet summary, a table of jobs, and the devices that failed or are stuck.
+* ``table``: a fleet summary, a table of jobs, and the devices that failed or are stuck;
+* ``html``: one self-contained page (:mod:`otaclient.report`), made from the json form.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from .. import TaskStatus
 from ..audit import FleetReport, JobReport, TaskSummary, iso_time, job_to_dict, report_to_dict
+from ..report import read_report, render_html
 from .output import cell, make_console
 
 __all__ = ["CSV_FIXED_COLUMNS", "render_report"]
@@ -44,6 +46,8 @@ def render_report(report: FleetReport, fmt: str, out: IO[str]) -> None:
             out.write(json.dumps(job_to_dict(job), ensure_ascii=False) + "\n")
     elif fmt == "csv":
         _write_csv(report, out)
+    elif fmt == "html":
+        out.write(render_html(read_report(report_to_dict(report), source="the audit")))
     else:
         _write_tables(report, make_console(out))
 

@@ -1,6 +1,11 @@
-"""``otaclient simulate``: serve the simulator over HTTP until Ctrl-C."""
+"""``otaclient simulate``: serve the simulator over HTTP until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
 
 import click
 
@@ -71,7 +76,8 @@ def simulate(
     On start it prints its endpoint and the credentials it accepts. These are the
     simulator's own keys (the demo pair unless --access-key-id/--access-key-secret are
     given), so printing the secret is deliberate here, unlike everywhere else. Ctrl-C
-    stops it and exits with status 0.
+    (SIGINT) or SIGTERM stops it after a graceful shutdown, with one line on stderr and
+    exit status 0.
     """
     from ..simulator import (
         DEMO_ACCESS_KEY_ID,
@@ -111,10 +117,41 @@ def simulate(
         click.echo(f"  export {ENV_ENDPOINT}={url}")
         click.echo("Press Ctrl-C to stop.")
 
+    reason = "server exited"
     try:
-        run(host, port, app, on_start=started)
+        with _StopSignalsRaise():
+            run(host, port, app, on_start=started)
     except OSError as exc:
         raise CliFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    except KeyboardInterrupt:
-        pass
-    click.echo("simulator stopped", err=True)
+    except (_Stopped, KeyboardInterrupt) as stop:
+        reason = "SIGTERM" if stop.args == (signal.SIGTERM,) else "interrupted"
+    click.echo(f"simulator stopped ({reason})", err=True)
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM arrived (``args[0]`` is the signal)."""
+
+
+class _StopSignalsRaise:
+    """While active, SIGINT and SIGTERM raise ``_Stopped`` in the main thread.
+
+    uvicorn catches both itself, shuts down gracefully, then raises the signal again under
+    the handler that was there before it started. Without this one, SIGTERM's default
+    action kills the process with status 143 and no word.
+    """
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> None:
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in self._SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._raise)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @staticmethod
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped(signum)

@@ -1,3 +1,6 @@
+"""The simulator in every dialect and format, reached in-process or over HTTP, under asyncio
+and trio."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -23,9 +26,9 @@ MODES = [
 ]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(params=MODES, ids=["-".join(mode) for mode in MODES])

@@ -483,7 +483,7 @@ async def test_verify_must_be_a_bool(value: object) -> None:
 async def test_a_task_changing_status_under_a_status_split_harvest_is_yielded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from otaclient._operations import OPERATIONS
+    from otaclient import _operations
     from otaclient.simulator import (
         DEMO_ACCESS_KEY_ID,
         DEMO_ACCESS_KEY_SECRET,
@@ -494,9 +494,9 @@ async def test_a_task_changing_status_under_a_status_split_harvest_is_yielded(
 
     # The API's depth limit (CurrentPage * PageSize <= 100,000) scaled down to 1,000, so a
     # job of 1,500 tasks is split by status the way a job of 150,000 is.
-    op = OPERATIONS["ListOTATaskByJob"]
+    op = _operations.LIST_OTA_TASK_BY_JOB
     shallow = attrs.evolve(op, result=attrs.evolve(op.result, max_offset=1000))
-    monkeypatch.setitem(OPERATIONS, "ListOTATaskByJob", shallow)
+    monkeypatch.setattr(_operations, "LIST_OTA_TASK_BY_JOB", shallow)
     sim = Simulator(SimulatorConfig(qps=None, fleet=FleetSpec.single_job(1500)))
     (job_id,) = sim.fleet.job_ids()
     # A CANCELED task (read last) trades places with a QUEUED one (read second) once the

@@ -1,0 +1,1 @@
+"""The diff and the HTML page of audit reports (``otaclient.report``)."""
