@@ -24,21 +24,23 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "otaclient", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "otaclient", "tests", "benchmarks", "noxfile.py")
+    paths = ("otaclient", "tests", "benchmarks", "noxfile.py", "tools")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session(python=PY)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
+    """mypy --strict on the package and its tools; the generated files are current."""
     session.install("-e", ".[dev]")
-    session.run("mypy", "--strict", "otaclient")
+    session.run("mypy", "--strict", "otaclient", "tools")
+    session.run("python", "tools/generate.py", "--check")
 
 
 @nox.session(python=PY)
 def bench(session: nox.Session) -> None:
     """The full benchmarks; results in benchmarks/results.json (see benchmarks/RESULTS.md)."""
-    session.install("-e", ".[test,fast]")
+    session.install("-e", ".[test,fast,bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -9,6 +9,7 @@ memory            peak RSS of 10^4 .. 10^6-item harvests, each in a fresh proces
 limiter           TokenBucket strictness over a long run, and the cost of one acquire
 many_accounts     100 clients at 10/s each in one process
 per_action_audit  the fleet audit with one bucket versus per-action quotas
+transports        HTTP transports side by side at 1 to 128 in flight, HTTP and HTTPS
 
 Client-side numbers are measured in this process (``time.process_time()``); the simulator
 runs in its own process (``_serve``) so its CPU is counted apart. Results and the machine

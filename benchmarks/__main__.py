@@ -30,6 +30,7 @@ BENCHMARKS = (
     "many_accounts",
     "per_action_audit",
     "credentials",
+    "transports",
 )
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

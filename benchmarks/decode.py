@@ -21,8 +21,9 @@ from typing import Any
 import anyio
 import httpx
 
-from otaclient._decode import load_body, normalise_key
+from otaclient._convert import normalise_key
 from otaclient._operations import OPERATIONS
+from otaclient._parse import load_body
 from otaclient.simulator import FleetSpec, Simulator, SimulatorConfig
 
 from ._common import Result, otaclient_of, ratio

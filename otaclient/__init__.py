@@ -8,7 +8,7 @@
 """
 
 from . import _logging
-from ._client import OTAClient
+from ._client import ClientStats, OTAClient
 from ._credentials import (
     CachedProvider,
     Credentials,
@@ -25,6 +25,7 @@ from ._errors import (
     CredentialsError,
     HarvestError,
     ListTooDeepError,
+    NoAnswerError,
     OTAError,
     OutcomeUnknownError,
     RateLimiterError,
@@ -34,6 +35,8 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._export import to_plain
+from ._harvest import Harvest, HarvestProgress
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
 from ._models import (
     Acknowledged,
@@ -59,10 +62,10 @@ from ._models import (
     TaskStatus,
     UploadTicket,
 )
+from ._redact import scrub as scrub_secrets
 from ._redis_limiter import RedisRateLimiter
 from ._retry import RetryPolicy
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 _logging.install()
 
@@ -70,6 +73,7 @@ __all__ = [
     "APIError",
     "Acknowledged",
     "CachedProvider",
+    "ClientStats",
     "CreatedFirmware",
     "CreatedJob",
     "Credentials",
@@ -83,10 +87,13 @@ __all__ = [
     "FirmwareDetail",
     "FirmwareFile",
     "GroupType",
+    "Harvest",
     "HarvestError",
+    "HarvestProgress",
     "JobStatus",
     "JobType",
     "ListTooDeepError",
+    "NoAnswerError",
     "OIDCRoleProvider",
     "OTAClient",
     "OTAError",
@@ -117,4 +124,6 @@ __all__ = [
     "Unlimited",
     "UploadTicket",
     "ValidationError",
+    "scrub_secrets",
+    "to_plain",
 ]

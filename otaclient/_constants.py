@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from ._version import __version__
+
 API_VERSION = "2018-01-20"
+"""The API version every request names (``Version``)."""
 DEFAULT_QPS = 10.0
-"""The service's documented quota: 10 requests per second per account."""
+"""The service's documented quota: 10 requests per second per account, for every action
+the operation table gives no other quota."""
 DEFAULT_BURST = 1
 """Even spacing: a strict server-side "10 in any 1-second window" never sees an 11th."""
 DEFAULT_MAX_CONCURRENCY = 32
@@ -25,4 +29,4 @@ REGION_ENDPOINT = "https://iot.{region}.aliyuncs.com"
 ENV_ACCESS_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
-USER_AGENT = "otaclient/0.1.0"
+USER_AGENT = f"otaclient/{__version__}"

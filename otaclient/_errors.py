@@ -4,7 +4,8 @@
     ├── ValidationError           bad arguments, refused before any request (also a ValueError)
     ├── APIError                  the service answered with an error (HTTP error or Success=false)
     │   └── ThrottlingError       ... a flow-control refusal (Throttling, Throttling.User, ...)
-    ├── TransportError            no usable answer: connection failed, timed out, dropped
+    ├── NoAnswerError             no answer came: the connection failed or dropped, or time ran
+    │                             out (``TransportError``: the same class, under its old name)
     ├── ResponseError             an answer arrived but cannot be trusted: unparsable, too large,
     │                             wrong shape, HTML from a proxy, a page we did not ask for
     ├── OutcomeUnknownError       a write may or may not have taken effect; says how to check
@@ -19,14 +20,23 @@
 A plain ``OTAError`` says the client was closed (or entered twice): a call it ended was not
 sent, or was a read.
 
-A page that fails during a harvest raises that page's own error (``APIError``,
-``TransportError``, ...) with ``.page`` set and a note naming the page.
+Two texts, one meaning each, in every class:
 
-Messages name the action, the code and the request id where known. They never carry the
-access key secret, the security token or a request's signature, in any spelling: every
-message, attribute and note of an ``OTAError`` is scrubbed as it is set (``_logging``), so
-text a server echoed back (its ``Code``, ``Message``, ``HostId``, ``Recommend``, a value of
-the wrong type) is masked with ``***`` before anyone can read it.
+* ``str(exc)`` is the whole line, for a person: the action, what went wrong, the code and
+  the request id where known (``QueryOTAJob failed: InvalidJobId: ... (HTTP 400, request
+  id r1)``).
+* ``.message`` is the service's own text and nothing else: an ``APIError``'s ``Message`` or
+  ``ErrorMessage``, the STS or metadata service's ``Message`` of a ``CredentialsError``, the
+  server's text behind an ``OutcomeUnknownError``; ``None`` when no server said anything
+  (every ``ValidationError``, a timeout, an unreadable body).
+
+A page that fails during a harvest raises that page's own error (``APIError``,
+``NoAnswerError``, ...) with ``.page`` set and a note naming the page.
+
+Neither text, nor any attribute or note, ever carries the access key secret, the security
+token or a request's signature, in any spelling: every one is scrubbed as it is set
+(``_redact``), so text a server echoed back (its ``Code``, ``Message``, ``HostId``,
+``Recommend``, a value of the wrong type) is masked with ``***`` before anyone can read it.
 """
 
 from __future__ import annotations
@@ -34,20 +44,20 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._logging import scrub, scrub_exception, scrub_value
+from ._redact import scrub, scrub_exception, scrub_value
 
 __all__ = [
     "APIError",
     "CredentialsError",
     "HarvestError",
     "ListTooDeepError",
+    "NoAnswerError",
     "OTAError",
     "OutcomeUnknownError",
     "RateLimiterError",
     "ReportError",
     "ResponseError",
     "ThrottlingError",
-    "TransportError",
     "ValidationError",
 ]
 
@@ -55,20 +65,26 @@ __all__ = [
 class OTAError(Exception):
     """Base class of every exception otaclient raises on purpose.
 
+    ``str(exc)`` is the whole line; ``message`` is the service's own text, scrubbed of
+    secrets, or ``None`` when no server said anything (see the module docstring).
     ``action`` names the API action involved, when there is one.
+
+    >>> error = OTAError("ListOTAFirmware: the client was closed", action="ListOTAFirmware")
+    >>> str(error), error.message
+    ('ListOTAFirmware: the client was closed', None)
     """
 
     page: int | None = None
     """Set when the error stopped an ``iter_*`` harvest: the page that failed."""
 
-    def __init__(self, message: str, *, action: str | None = None) -> None:
+    def __init__(self, text: str, *, action: str | None = None, message: str | None = None) -> None:
         handled = sys.exc_info()[1]
         if handled is not None:
             # Raised in an `except` block, this error gets the handled one as __context__
             # (and usually as __cause__): the interpreter sets those without asking.
             scrub_exception(handled)
-        super().__init__(scrub(message))
-        self.message = message
+        super().__init__(scrub(text))
+        self.message: str | None = message or None
         self.action = action
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -95,15 +111,17 @@ class ValidationError(OTAError, ValueError):
     ListOTAFirmware: page_size must be at most 100
     """
 
-    def __init__(self, message: str, *, action: str | None = None) -> None:
-        super().__init__(f"{action}: {message}" if action else message, action=action)
+    def __init__(self, text: str, *, action: str | None = None) -> None:
+        super().__init__(f"{action}: {text}" if action else text, action=action)
 
 
 class APIError(OTAError):
     """The service answered with an error.
 
     Raised for an HTTP error status (the gateway body's ``Code``/``Message``) and for a
-    ``Success=false`` business error (``Code``/``ErrorMessage``, HTTP 200).
+    ``Success=false`` business error (``Code``/``ErrorMessage``, HTTP 200). ``message`` is
+    that ``Message``/``ErrorMessage`` (``None`` when the body had none); ``str(exc)`` adds
+    the action, the code, the HTTP status and the request id.
     """
 
     def __init__(
@@ -111,7 +129,7 @@ class APIError(OTAError):
         *,
         action: str | None,
         code: str,
-        message: str,
+        message: str | None,
         request_id: str | None,
         http_status: int,
         host_id: str | None = None,
@@ -129,17 +147,23 @@ class APIError(OTAError):
         if message:
             text += f": {message}"
         text += f" (HTTP {http_status}, request id {request_id or 'unknown'})"
-        super().__init__(text, action=action)
-        # `.message` is the service's own text, the formatted line is str(exc).
-        self.message = message
+        super().__init__(text, action=action, message=message)
 
 
 class ThrottlingError(APIError):
     """The service refused the call for flow control. Retried before it surfaces."""
 
 
-class TransportError(OTAError):
-    """No usable answer arrived: connection refused or dropped, or a timeout."""
+class NoAnswerError(OTAError):
+    """No answer came: the connection was refused or dropped, or time ran out (the attempt's
+    ``timeout``, or the call's deadline while it waited or was in flight).
+
+    Catch it as ``NoAnswerError`` or under its old name, ``TransportError`` (the same class).
+    """
+
+
+TransportError = NoAnswerError
+"""The old name of ``NoAnswerError``, kept so that existing ``except`` clauses still match."""
 
 
 class ResponseError(OTAError):
@@ -147,7 +171,7 @@ class ResponseError(OTAError):
 
     def __init__(
         self,
-        message: str,
+        text: str,
         *,
         action: str | None = None,
         request_id: str | None = None,
@@ -157,21 +181,25 @@ class ResponseError(OTAError):
         self.http_status = http_status
         prefix = f"{action}: " if action else ""
         suffix = f" (request id {request_id})" if request_id else ""
-        super().__init__(f"{prefix}{message}{suffix}", action=action)
+        super().__init__(f"{prefix}{text}{suffix}", action=action)
 
 
 class OutcomeUnknownError(OTAError):
     """A write may or may not have reached the service; it was not retried.
 
     ``how_to_check`` says how to find out (for a static upgrade job: list the firmware's jobs).
-    The original failure is chained as ``__cause__``.
+    The original failure is chained as ``__cause__``; ``message`` is the server's text in
+    it, when a server said anything (a 503's ``Message``).
     """
 
-    def __init__(self, message: str, *, action: str, how_to_check: str) -> None:
+    def __init__(
+        self, text: str, *, action: str, how_to_check: str, message: str | None = None
+    ) -> None:
         self.how_to_check = how_to_check
         super().__init__(
-            f"{action}: outcome unknown ({message}); it was not retried. {how_to_check}",
+            f"{action}: outcome unknown ({text}); it was not retried. {how_to_check}",
             action=action,
+            message=message,
         )
 
 
@@ -182,8 +210,8 @@ class HarvestError(OTAError):
     against the items already yielded; nothing after the failure was yielded.
     """
 
-    def __init__(self, message: str, *, action: str) -> None:
-        super().__init__(f"{action}: harvest failed: {message}", action=action)
+    def __init__(self, text: str, *, action: str) -> None:
+        super().__init__(f"{action}: harvest failed: {text}", action=action)
 
 
 class ListTooDeepError(HarvestError):
@@ -201,21 +229,22 @@ class CredentialsError(OTAError):
 
     ``provider`` names the source involved (``None`` for the default chain as a whole);
     ``tried`` lists, in order, every step of the default chain that was looked at and why it
-    did not apply. ``code`` and ``request_id`` are the STS or metadata service's own, when it
-    answered with an error. The message never carries a secret, a security token or an OIDC
-    token.
+    did not apply. ``code``, ``message`` and ``request_id`` are the STS or metadata service's
+    own, when it answered with an error. No text of it carries a secret, a security token or
+    an OIDC token.
     """
 
     def __init__(
         self,
-        message: str,
+        text: str,
         *,
         provider: str | None = None,
         tried: tuple[str, ...] = (),
         code: str | None = None,
+        message: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(text, message=message)
         self.provider = provider
         self.tried = tried
         self.code = code

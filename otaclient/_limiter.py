@@ -30,12 +30,41 @@ from ._retry import clamp_retry_hint
 
 _SPACING_MARGIN = 0.005
 
-__all__ = ["PerActionLimiter", "RateLimiter", "TokenBucket", "Unlimited"]
+__all__ = [
+    "PerActionLimiter",
+    "RateLimiter",
+    "TokenBucket",
+    "Unlimited",
+    "lacking",
+]
 
 
 @runtime_checkable
 class RateLimiter(Protocol):
-    """What the client needs from a limiter. Share one object between clients of an account."""
+    """What the client needs from a limiter, and what its callers read from one.
+
+    Share one object between clients of an account. ``acquire`` and ``report_throttled``
+    are what the client calls; ``rate``, ``current_rate``, ``granted`` and ``throttled``
+    are what a progress display or a dashboard reads (``client.limiter.current_rate``).
+    ``TokenBucket``, ``Unlimited``, ``PerActionLimiter`` and ``RedisRateLimiter`` all
+    implement it; ``OTAClient(limiter=...)`` refuses an object that lacks any of it.
+    """
+
+    @property
+    def rate(self) -> float | None:
+        """The configured rate in requests per second; ``None``: no limit."""
+
+    @property
+    def current_rate(self) -> float | None:
+        """The rate in force now (lower than ``rate`` for a while after throttling)."""
+
+    @property
+    def granted(self) -> int:
+        """Requests let through so far."""
+
+    @property
+    def throttled(self) -> int:
+        """Throttling answers reported so far."""
 
     async def acquire(self, action: str | None = None) -> None:
         """Wait until one more request of ``action`` may be sent, and take its token."""
@@ -44,14 +73,51 @@ class RateLimiter(Protocol):
         """Tell the limiter the service refused a request for flow control."""
 
 
+_MEMBERS = ("rate", "current_rate", "granted", "throttled", "acquire", "report_throttled")
+_CALLED = frozenset(("acquire", "report_throttled"))
+
+
+def lacking(limiter: object) -> list[str]:
+    """The members of ``RateLimiter`` that ``limiter`` lacks (empty: it is one).
+
+    >>> lacking(Unlimited())
+    []
+    >>> lacking(object())
+    ['rate', 'current_rate', 'granted', 'throttled', 'acquire', 'report_throttled']
+    """
+    return [
+        name
+        for name in _MEMBERS
+        if not hasattr(limiter, name) or (name in _CALLED and not callable(getattr(limiter, name)))
+    ]
+
+
 class Unlimited:
-    """A limiter that never waits (``qps=None``)."""
+    """A limiter that never waits (``qps=None``); it still counts what passes through."""
+
+    def __init__(self) -> None:
+        self.granted = 0
+        """Requests let through so far."""
+        self.throttled = 0
+        """Throttling answers reported so far."""
+
+    @property
+    def rate(self) -> None:
+        """No configured rate."""
+        return None
+
+    @property
+    def current_rate(self) -> None:
+        """No rate in force."""
+        return None
 
     async def acquire(self, action: str | None = None) -> None:
         """Return at once; the request that follows is where a cancelled caller notices."""
+        self.granted += 1
 
     def report_throttled(self, retry_after: float | None = None) -> None:
-        """Ignore the report: there is no rate to lower."""
+        """Count the report: there is no rate to lower."""
+        self.throttled += 1
 
     def __repr__(self) -> str:
         return "Unlimited()"
@@ -235,11 +301,11 @@ class PerActionLimiter:
             _check_positive(f"PerActionLimiter quota of {action}", quota)
         _check_positive("PerActionLimiter default (requests per second)", default)
         if isinstance(overall, bool) or not (
-            overall is None or isinstance(overall, int | float | RateLimiter)
+            overall is None or isinstance(overall, int | float) or not lacking(overall)
         ):
             raise ValidationError(
-                "PerActionLimiter overall must be a rate in requests per second or a limiter "
-                f"(with acquire and report_throttled), got {overall!r}"
+                "PerActionLimiter overall must be a rate in requests per second or a "
+                f"RateLimiter (it lacks {', '.join(lacking(overall))}), got {overall!r}"
             )
         if isinstance(overall, int | float):
             _check_positive("PerActionLimiter overall (requests per second)", overall)
@@ -252,19 +318,21 @@ class PerActionLimiter:
             overall = TokenBucket(float(overall), clock=clock)
         self._overall = overall
         self.granted = 0
+        """Requests let through so far (each past its action's bucket and the cap)."""
         self.throttled = 0
+        """Throttling answers reported so far."""
 
     @property
     def rate(self) -> float:
         """The overall cap when there is one, else the default per-action rate."""
-        overall = self._overall
-        return float(getattr(overall, "rate", self._default)) if overall else self._default
+        cap = self._overall.rate if self._overall is not None else None
+        return self._default if cap is None else float(cap)
 
     @property
     def current_rate(self) -> float:
         """The overall cap in force now (see ``rate``)."""
-        overall = self._overall
-        return float(getattr(overall, "current_rate", self.rate)) if overall else self.rate
+        cap = self._overall.current_rate if self._overall is not None else None
+        return self.rate if cap is None else float(cap)
 
     def rate_of(self, action: str) -> float:
         """The quota of ``action``, in requests per second."""

@@ -1,8 +1,10 @@
 """Request parameters: how each kind of argument is checked and written on the wire.
 
 A ``Param`` describes one wire parameter (its wire name, kind, whether it is required, its
-documented limits). ``Param.encode`` turns a Python value into ``(wire name, text)`` pairs,
-or raises ``ValidationError`` naming the argument. Rules the reference documents:
+documented limits, the Python type its keyword takes). ``Param.encode`` turns a Python
+value into ``(wire name, text)`` pairs, or raises ``ValidationError`` naming the argument.
+``encode_raw`` does the same for ``call``'s ``{"WireName": value}`` with the same encoders,
+the kind of each value read from its Python type. Rules the reference documents:
 
 * strings go on the wire unchanged; enumerations are upper-cased (``"all"`` -> ``ALL``);
 * integers in decimal, booleans as ``true``/``false``;
@@ -10,16 +12,14 @@ or raises ``ValidationError`` naming the argument. Rules the reference documents
 * repeat lists as ``Name.1``, ``Name.2``, ... and struct lists as ``Tag.1.Key``, ``Tag.1.Value``;
 * unset (``None``) parameters are left out entirely.
 
-What a request can carry bounds the rest: text must be valid Unicode (a lone surrogate has
-no UTF-8 form), integers must fit the API's ``Integer`` (32-bit) or ``Long`` (64-bit), and
-all parameters together must fit in one request URL (``check_size``). Lists without a
-documented maximum are refused when they do not fit, never split into several calls: one
-write split into several is no longer atomic, and a failure half-way would leave a state
-the caller did not ask for.
+What one request can carry (valid Unicode, the API's integer types, one URL) is checked
+with ``_limits``.
 """
 
 from __future__ import annotations
 
+import enum
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -29,48 +29,34 @@ from typing import Any
 import attrs
 
 from ._errors import ValidationError
-from ._signing import percent_encode
+from ._limits import INTEGER_MAX, INTEGER_MIN, LONG_MAX, LONG_MIN, check_text, shown
+from ._naming import list_name, snake_case
 
 __all__ = [
-    "INTEGER_MAX",
-    "INTEGER_MIN",
-    "LONG_MAX",
-    "LONG_MIN",
     "Bool",
     "Enum_",
     "Int",
+    "Kind",
     "Millis",
     "Param",
     "Repeat",
     "Str",
     "Structs",
-    "check_size",
-    "check_text",
-    "shown",
-    "snake_case",
+    "encode_raw",
 ]
 
-INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
-"""The API's ``Integer`` type (Java's int): the default range of an ``Int`` parameter."""
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
-"""The API's ``Long`` type: the widest integer any parameter takes."""
 
+class Kind(enum.Enum):
+    """How a parameter's value is checked and written (one encoder each)."""
 
-def snake_case(name: str) -> str:
-    """``GenerateOTAUploadURL`` -> ``generate_ota_upload_url``; ``IotId`` -> ``iot_id``.
-
-    >>> snake_case("ListOTATaskByJob"), snake_case("DnListFileUrl")
-    ('list_ota_task_by_job', 'dn_list_file_url')
-    """
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return name.lower()
-
-
-def _list_name(wire: str) -> str:
-    # Naming rule: plural of a singular wire name; "...s" and "...List" names kept as they are.
-    snake = snake_case(wire)
-    return snake if wire.endswith(("s", "List")) else f"{snake}s"
+    STR = "str"
+    INT = "int"
+    FLOAT = "float"  # only in call()'s parameters: no action documents one
+    BOOL = "bool"
+    ENUM = "enum"
+    MILLIS = "millis"
+    REPEAT = "repeat"
+    STRUCTS = "structs"
 
 
 @attrs.frozen
@@ -78,7 +64,7 @@ class Param:
     """One wire parameter of an action. Use the helpers ``Str``, ``Int``, ... to build one."""
 
     wire: str
-    kind: str
+    kind: Kind
     required: bool = False
     name: str = ""
     low: int | None = None
@@ -89,6 +75,8 @@ class Param:
     enum: type[StrEnum] | None = None
     struct_fields: tuple[str, ...] = ()
     struct_required: tuple[str, ...] = ()
+    accepts: Any = None
+    """For a struct list: the Python type of one item (``OTATag | tuple[str, str]``)."""
 
     def encode(self, value: Any, action: str) -> Iterator[tuple[str, str]]:
         """Yield the wire pairs for ``value`` (nothing for ``None``), or raise ValidationError."""
@@ -102,10 +90,26 @@ class Param:
         """Build the ValidationError for this parameter."""
         return ValidationError(f"{self.name} {problem}", action=action)
 
+    @property
+    def annotation(self) -> Any:
+        """The Python type its keyword argument takes (``None`` aside), as a runtime type.
+
+        >>> from otaclient._models import TaskStatus
+        >>> Repeat("TaskStatusList", enum=TaskStatus).annotation
+        collections.abc.Sequence[otaclient._models.TaskStatus | str]
+        """
+        # Built from values known only at run time (the enum, the item type): Any-typed.
+        sequence: Any = Sequence
+        if self.kind is Kind.ENUM or (self.kind is Kind.REPEAT and self.enum):
+            one: Any = self.enum | str
+        else:
+            one = self.accepts if self.kind is Kind.STRUCTS else _ANNOTATIONS[self.kind]
+        return sequence[one] if self.kind in (Kind.REPEAT, Kind.STRUCTS) else one
+
 
 def Str(wire: str, *, required: bool = False, max_len: int | None = None) -> Param:
     """A free-form string parameter, sent unchanged."""
-    return Param(wire, "str", required, snake_case(wire), max_len=max_len)
+    return Param(wire, Kind.STR, required, snake_case(wire), max_len=max_len)
 
 
 def Int(
@@ -119,22 +123,22 @@ def Int(
 ) -> Param:
     """An integer parameter: a documented range (default: the API's 32-bit ``Integer``)
     or set of documented values."""
-    return Param(wire, "int", required, name or snake_case(wire), low, high, choices)
+    return Param(wire, Kind.INT, required, name or snake_case(wire), low, high, choices)
 
 
 def Bool(wire: str, *, required: bool = False) -> Param:
     """A boolean parameter, sent as ``true``/``false``."""
-    return Param(wire, "bool", required, snake_case(wire))
+    return Param(wire, Kind.BOOL, required, snake_case(wire))
 
 
 def Enum_(wire: str, enum: type[StrEnum], *, required: bool = False) -> Param:
     """An upper-case enumerated parameter: enum members or strings in any case."""
-    return Param(wire, "enum", required, snake_case(wire), enum=enum)
+    return Param(wire, Kind.ENUM, required, snake_case(wire), enum=enum)
 
 
 def Millis(wire: str, *, required: bool = False) -> Param:
     """An epoch-milliseconds parameter: an aware ``datetime`` or an ``int`` of milliseconds."""
-    return Param(wire, "millis", required, snake_case(wire))
+    return Param(wire, Kind.MILLIS, required, snake_case(wire))
 
 
 def Repeat(
@@ -145,27 +149,43 @@ def Repeat(
     enum: type[StrEnum] | None = None,
 ) -> Param:
     """A repeat list (``Name.1``, ``Name.2``, ...) taking a Python list of strings."""
-    return Param(wire, "repeat", required, _list_name(wire), max_items=max_items, enum=enum)
+    return Param(wire, Kind.REPEAT, required, list_name(wire), max_items=max_items, enum=enum)
 
 
 def Structs(
     wire: str,
     fields: tuple[str, ...],
     *,
+    accepts: Any,
     each_needs: tuple[str, ...] = (),
     required: bool = False,
     max_items: int | None = None,
 ) -> Param:
-    """A list of structs (``Tag.1.Key``, ``Tag.1.Value``, ...); ``each_needs`` per item."""
+    """A list of structs (``Tag.1.Key``, ``Tag.1.Value``, ...); ``each_needs`` per item.
+
+    An item may be an attrs instance, a dict (by field or wire name) or a tuple in field
+    order; ``accepts`` is the item type the keyword's annotation names.
+    """
     return Param(
         wire,
-        "structs",
+        Kind.STRUCTS,
         required,
-        _list_name(wire),
+        list_name(wire),
         max_items=max_items,
         struct_fields=fields,
         struct_required=each_needs,
+        accepts=accepts,
     )
+
+
+_ANNOTATIONS: dict[Kind, Any] = {
+    Kind.STR: str,
+    Kind.INT: int,
+    Kind.FLOAT: float,
+    Kind.BOOL: bool,
+    Kind.MILLIS: datetime | int,
+    Kind.REPEAT: str,
+}
 
 
 # --------------------------------------------------------------------------- encoders
@@ -184,46 +204,17 @@ def _encode_str(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
     yield p.wire, value
 
 
-def check_text(value: str) -> str | None:
-    """What keeps ``value`` from going on the wire as UTF-8, or ``None`` when nothing does.
-
-    >>> check_text("ok"), check_text("bad\\ud800")
-    (None, 'has a lone surrogate (U+D800) at index 3, which UTF-8 cannot encode')
-    """
-    if value.isascii():
-        return None  # the common case, and a cheap test
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return (
-            f"has a lone surrogate (U+{ord(value[exc.start]):04X}) at index {exc.start}, "
-            "which UTF-8 cannot encode"
-        )
-    return None
-
-
 def _check_param_text(p: Param, value: str, action: str, where: str = "") -> None:
     problem = check_text(value)
     if problem:
         raise p.fail(action, f"{where}{problem}")
 
 
-def shown(value: Any, limit: int = 60) -> str:
-    """A short ``repr`` of ``value`` for a message: never the whole of a huge argument.
-
-    >>> shown("x" * 100, limit=12)
-    "'xxxxxxx...(102 characters)"
-    """
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
-        # str() of a huge int is slow, and beyond 4,300 digits it raises ValueError.
-        return f"an integer of {value.bit_length():,} bits"
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 4]}...({len(text):,} characters)"
-
-
 def _check_int(p: Param, value: Any, action: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise p.fail(action, f"must be an integer, got {type(value).__name__}")
+    if (p.low, p.high) == (LONG_MIN, LONG_MAX) and not LONG_MIN <= value <= LONG_MAX:
+        raise p.fail(action, f"must fit in a 64-bit Long, got {shown(value)}")
     if p.low is not None and value < p.low:
         raise p.fail(action, f"must be at least {p.low}, got {shown(value)}")
     if p.high is not None and value > p.high:
@@ -236,6 +227,12 @@ def _check_int(p: Param, value: Any, action: str) -> int:
 
 def _encode_int(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
     yield p.wire, str(_check_int(p, value, action))
+
+
+def _encode_float(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
+    if not math.isfinite(value):
+        raise p.fail(action, f"must be a finite number, got {value!r}")
+    yield p.wire, repr(value)
 
 
 def _encode_bool(p: Param, value: Any, action: str) -> Iterator[tuple[str, str]]:
@@ -334,53 +331,98 @@ def _struct_values(p: Param, item: Any, action: str, index: int) -> tuple[Any, .
 
 
 _ENCODERS = {
-    "str": _encode_str,
-    "int": _encode_int,
-    "bool": _encode_bool,
-    "enum": _encode_enum,
-    "millis": _encode_millis,
-    "repeat": _encode_repeat,
-    "structs": _encode_structs,
+    Kind.STR: _encode_str,
+    Kind.INT: _encode_int,
+    Kind.FLOAT: _encode_float,
+    Kind.BOOL: _encode_bool,
+    Kind.ENUM: _encode_enum,
+    Kind.MILLIS: _encode_millis,
+    Kind.REPEAT: _encode_repeat,
+    Kind.STRUCTS: _encode_structs,
 }
 
 
-# --------------------------------------------------------------------------- request size
+# --------------------------------------------------------------------------- call()'s params
 
-
-def check_size(
-    wire: Mapping[str, str],
-    budget: int,
-    *,
-    action: str,
-    params: Sequence[Param] = (),
-) -> None:
-    """Refuse ``wire`` when its parameters, percent-encoded, exceed ``budget`` characters.
-
-    The error names the argument taking the most room: its Python name when ``params``
-    describes it, else its wire name (``call``'s parameters).
-    """
-    rough = sum(len(name) + len(value) + 2 for name, value in wire.items())
-    if rough * _WORST_EXPANSION <= budget:
-        return  # fits even if every character took its longest encoding: skip the count
-    sizes: dict[str, int] = {}
-    total = 0
-    for name, value in wire.items():
-        size = len(percent_encode(name)) + len(percent_encode(value)) + 2
-        total += size
-        base = name.split(".", 1)[0]  # TaskId.17 and Tag.3.Key count for TaskId and Tag
-        sizes[base] = sizes.get(base, 0) + size
-    if total <= budget:
-        return
-    biggest = max(sizes, key=sizes.__getitem__)
-    names = {p.wire: p.name for p in params}
-    argument = names.get(biggest) or f"params[{biggest!r}]"
-    raise ValidationError(
-        f"{argument} is too large to send: it takes {sizes[biggest]:,} characters once "
-        f"percent-encoded, and the whole request {total:,}, where one request URL carries "
-        f"at most {budget:,} here (65,536 less the endpoint, the signature and the common "
-        "parameters)",
-        action=action,
+_RESERVED = frozenset(
+    (
+        "Action",
+        "Format",
+        "Version",
+        "AccessKeyId",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "Timestamp",
+        "SecurityToken",
+        "Signature",
     )
+)
+_WIRE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,127}", re.ASCII)
 
 
-_WORST_EXPANSION = 12  # a 4-byte UTF-8 character becomes 12 characters of %XX
+def encode_raw(action: str, params: Mapping[Any, Any]) -> dict[str, str]:
+    """Wire parameters from ``{"WireName": value}``, as ``call`` takes them.
+
+    Each value is encoded by the kind its Python type names (a bool, an int within the
+    API's 64-bit ``Long``, a finite float, a string); a list or tuple becomes ``Name.1``,
+    ``Name.2``, ... and a mapping in it ``Name.1.Key``; ``None`` is left out.
+
+    >>> encode_raw("QueryOTAJob", {"JobId": "j1", "Tag": [{"Key": "k"}], "Flag": True})
+    {'JobId': 'j1', 'Tag.1.Key': 'k', 'Flag': 'true'}
+    """
+    wire: dict[str, str] = {}
+    for name, value in params.items():
+        _check_wire_name(action, name)
+        if value is None:
+            continue
+        for key, text in _raw_pairs(action, name, value):
+            if key in wire:
+                raise ValidationError(f"params give {key} twice", action=action)
+            wire[key] = text
+    return wire
+
+
+def _raw_pairs(action: str, name: str, value: Any) -> Iterator[tuple[str, str]]:
+    if not isinstance(value, list | tuple):
+        yield name, _raw_scalar(action, name, value)
+        return
+    for index, item in enumerate(value, start=1):
+        if not isinstance(item, Mapping):
+            yield f"{name}.{index}", _raw_scalar(action, name, item)
+            continue
+        for key, sub in item.items():
+            if not (isinstance(key, str) and _WIRE_NAME.fullmatch(key)):
+                raise ValidationError(
+                    f"{name}: item {index} has a key that is not a wire name: {shown(key)}",
+                    action=action,
+                )
+            if sub is not None:
+                yield f"{name}.{index}.{key}", _raw_scalar(action, name, sub)
+
+
+def _raw_scalar(action: str, name: str, value: Any) -> str:
+    # bool before int: True is an int too.
+    kind = next((k for t, k in _RAW_KINDS if isinstance(value, t)), None)
+    if kind is None:
+        raise ValidationError(f"{name}: cannot send a {type(value).__name__}", action=action)
+    param = Param(name, kind, name=name, low=LONG_MIN, high=LONG_MAX)
+    ((_, text),) = _ENCODERS[kind](param, value, action)
+    return text
+
+
+_RAW_KINDS = ((bool, Kind.BOOL), (int, Kind.INT), (float, Kind.FLOAT), (str, Kind.STR))
+
+
+def _check_wire_name(action: str, name: object) -> None:
+    if not (isinstance(name, str) and _WIRE_NAME.fullmatch(name)):
+        raise ValidationError(
+            f"params: {shown(name)} is not a wire name (ASCII letters, digits, '_' and '.', "
+            "starting with a letter, such as 'JobId'); a parameter name is required",
+            action=action,
+        )
+    if name in _RESERVED:
+        raise ValidationError(
+            f"params: {name} is set by the client on every request and cannot be given",
+            action=action,
+        )

@@ -1,19 +1,26 @@
 """When to try again, and how long to wait: classification as tables, backoff as one function.
 
-Failures fall into four kinds (``Failure.kind``):
+Every action has a retry class (``RetryClass``, from the reference):
 
-* ``not_sent``  - the request surely never reached the service (connection refused, no pooled
-                  connection in time): any action may be retried.
-* ``throttled`` - the service refused it for flow control, so it did nothing: any action may be
-                  retried, and the limiter is told to slow down.
-* ``transient`` - the service may or may not have acted (timeouts, dropped connections, 5xx,
-                  ``ServiceUnavailable``/system codes, a truncated or corrupt body): reads are
-                  retried, writes are not (their outcome is unknown).
-* ``unreadable``- an answer arrived that will not get better (hostile or absurdly deep XML,
-                  over the size cap, an encoding we did not ask for): reads fail at once,
-                  writes have an unknown outcome (the service did answer).
-* ``fatal``     - retrying cannot help and nothing happened (signature, access key, invalid
-                  parameter, not found, a request that could not even be built).
+* ``READ``   - read-only, retried freely;
+* ``TICKET`` - hands out a fresh upload ticket, no lasting change, retried freely;
+* ``CREATE`` - creates something; retried only when the request surely never arrived;
+* ``MUTATE`` - changes or deletes; retried only when the request surely never arrived.
+
+Every failed attempt has a kind (``FailureKind``):
+
+* ``NOT_SENT``   - the request surely never reached the service (connection refused, no
+                   pooled connection in time): any action may be retried.
+* ``THROTTLED``  - the service refused it for flow control, so it did nothing: any action may
+                   be retried, and the limiter is told to slow down.
+* ``TRANSIENT``  - the service may or may not have acted (timeouts, dropped connections, 5xx,
+                   ``ServiceUnavailable``/system codes, a truncated or corrupt body): reads are
+                   retried, writes are not (their outcome is unknown).
+* ``UNREADABLE`` - an answer arrived that will not get better (hostile or absurdly deep XML,
+                   over the size cap, an encoding we did not ask for): reads fail at once,
+                   writes have an unknown outcome (the service did answer).
+* ``FATAL``      - retrying cannot help and nothing happened (signature, access key, invalid
+                   parameter, not found, a request that could not even be built).
 
 HTTP 429 is throttling, whatever its body says: the service, or a gateway in front of it,
 refused the request, so it did nothing.
@@ -25,6 +32,7 @@ value is the floor of the retry wait and what the limiter is told.
 
 from __future__ import annotations
 
+import enum
 import math
 import random
 import re
@@ -43,9 +51,11 @@ from ._constants import (
     DEFAULT_RETRY_AFTER_CAP,
 )
 from ._errors import ValidationError
-from ._params import shown
+from ._limits import shown
 
 __all__ = [
+    "FailureKind",
+    "RetryClass",
     "RetryPolicy",
     "clamp_retry_hint",
     "is_throttling_code",
@@ -54,6 +64,44 @@ __all__ = [
 ]
 
 _MAX_ATTEMPTS = 1000
+
+
+class RetryClass(enum.Enum):
+    """What a repeated call could do, so whether an ambiguous failure may be retried."""
+
+    READ = "read"
+    TICKET = "ticket"
+    CREATE = "create"
+    MUTATE = "mutate"
+
+    @property
+    def is_read(self) -> bool:
+        """Whether a repeat is harmless: retried after any transient failure.
+
+        >>> RetryClass.TICKET.is_read, RetryClass.CREATE.is_read
+        (True, False)
+        """
+        return self in (RetryClass.READ, RetryClass.TICKET)
+
+
+class FailureKind(enum.Enum):
+    """How a failed attempt may be retried (see the module docstring)."""
+
+    NOT_SENT = "not_sent"
+    THROTTLED = "throttled"
+    TRANSIENT = "transient"
+    UNREADABLE = "unreadable"
+    FATAL = "fatal"
+
+    @property
+    def is_ambiguous(self) -> bool:
+        """Whether a write may or may not have happened after it."""
+        return self in (FailureKind.TRANSIENT, FailureKind.UNREADABLE)
+
+    @property
+    def is_final(self) -> bool:
+        """Whether no retry can mend it."""
+        return self in (FailureKind.FATAL, FailureKind.UNREADABLE)
 
 
 def _is_seconds(value: object) -> bool:
@@ -85,7 +133,7 @@ def is_throttling_code(code: str | None) -> bool:
     >>> is_throttling_code("Throttling.User"), is_throttling_code("InvalidParameter")
     (True, False)
     """
-    return bool(code) and code.lower().startswith(_THROTTLING_PREFIXES)  # type: ignore[union-attr]
+    return code is not None and code.lower().startswith(_THROTTLING_PREFIXES)
 
 
 def is_transient_code(code: str | None, http_status: int) -> bool:
@@ -98,18 +146,21 @@ def is_transient_code(code: str | None, http_status: int) -> bool:
     return folded in _TRANSIENT_CODES or folded.startswith(_TRANSIENT_PREFIXES)
 
 
-def kind_of_transport_error(exc: Exception) -> str:
+def kind_of_transport_error(exc: Exception) -> FailureKind:
     """How an exception out of httpx's send or read is retried (see the module docstring).
 
-    ``not_sent`` when the request cannot have reached the service, ``fatal`` when it could
+    ``NOT_SENT`` when the request cannot have reached the service, ``FATAL`` when it could
     not even be built or written (it will not get better, and nothing was sent), else
-    ``transient``: once bytes may have left, the service may have acted.
+    ``TRANSIENT``: once bytes may have left, the service may have acted.
+
+    >>> kind_of_transport_error(httpx.ConnectError("refused"))
+    <FailureKind.NOT_SENT: 'not_sent'>
     """
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return "not_sent"
+        return FailureKind.NOT_SENT
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
-        return "fatal"
-    return "transient"
+        return FailureKind.FATAL
+    return FailureKind.TRANSIENT
 
 
 _DECIMAL = re.compile(r"\s*\d{1,12}(?:\.\d{1,9})?\s*")

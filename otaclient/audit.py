@@ -11,7 +11,8 @@
 >>> anyio.run(main)                                                  # doctest: +SKIP
 
 The report (:class:`FleetReport`) is a tree of frozen attrs classes; ``report_to_dict``
-turns it into JSON-ready data (what ``otaclient audit --format json`` prints).
+turns it into JSON-ready data (what ``otaclient audit --format json`` prints), through the
+same converter as ``otaclient.to_plain``.
 
 Definitions:
 
@@ -28,7 +29,9 @@ dropped; each batch keeps at most ``max_devices_per_job`` failed and stuck devic
 
 from __future__ import annotations
 
-from ._audit.export import iso_time, job_to_dict, report_to_dict, summary_to_dict
+from typing import Any
+
+from ._audit.export import configure_converter
 from ._audit.progress import AuditProgress, ProgressCallback
 from ._audit.report import (
     FINISHED,
@@ -46,6 +49,9 @@ from ._audit.report import (
 )
 from ._audit.run import DEFAULT_STUCK_AFTER, audit_fleet
 from ._audit.tally import is_stuck
+from ._export import converter, iso_time
+
+configure_converter(converter)
 
 __all__ = [
     "DEFAULT_STUCK_AFTER",
@@ -70,3 +76,24 @@ __all__ = [
     "report_to_dict",
     "summary_to_dict",
 ]
+
+
+def report_to_dict(report: FleetReport) -> dict[str, Any]:
+    """The whole report as JSON-ready data (what ``otaclient audit --format json`` writes):
+    ``generated_at``, ``scope``, ``stuck_after_seconds``, ``success_rate_definition``,
+    ``totals``, ``firmware``, ``jobs`` and ``stats``."""
+    data: dict[str, Any] = converter.unstructure(report)
+    return data
+
+
+def job_to_dict(job: JobReport) -> dict[str, Any]:
+    """One batch as JSON-ready data: identity, status, ``task_counts`` and rates,
+    ``failed_count`` and ``failed_devices``, ``stuck_count`` and ``stuck_devices``."""
+    data: dict[str, Any] = converter.unstructure(job)
+    return data
+
+
+def summary_to_dict(summary: TaskSummary) -> dict[str, Any]:
+    """A ``TaskSummary``'s counts and rates as JSON-ready data."""
+    data: dict[str, Any] = converter.unstructure(summary)
+    return data

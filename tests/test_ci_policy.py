@@ -58,13 +58,14 @@ def test_ci_installs_redis_and_chromium_and_requires_redis_under_ci() -> None:
     assert 'if [ "${CI:-}" = true ]; then' in text
 
 
-def test_ci_runs_the_doctests_linters_type_check_and_benchmarks() -> None:
+def test_ci_runs_the_doctests_linters_type_check_generation_check_and_benchmarks() -> None:
     lines = _ci_lines()
     for command in (
         ".venv/bin/pytest -q -p no:cacheprovider --doctest-modules otaclient",
-        ".venv/bin/ruff check otaclient tests benchmarks noxfile.py",
-        ".venv/bin/ruff format --check otaclient tests benchmarks noxfile.py",
-        ".venv/bin/mypy --strict otaclient",
+        ".venv/bin/ruff check otaclient tests benchmarks noxfile.py tools",
+        ".venv/bin/ruff format --check otaclient tests benchmarks noxfile.py tools",
+        ".venv/bin/mypy --strict otaclient tools",
+        ".venv/bin/python tools/generate.py --check",
         ".venv/bin/python -m benchmarks --smoke",
     ):
         assert command in lines, command

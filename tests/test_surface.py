@@ -10,8 +10,8 @@ import pytest
 
 import otaclient
 from otaclient import OTAClient
+from otaclient._naming import snake_case
 from otaclient._operations import OPERATIONS
-from otaclient._params import snake_case
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -1,7 +1,8 @@
 """Watching an audit: a progress snapshot, the callback that receives it, and its tracker.
 
 The audit reads three kinds of list (packages, each package's batches, each batch's device
-tasks). A list's page count is known once its first page is in; ``pages_total`` is exact once
+tasks), each with a ``Harvest`` whose progress the tracker follows (``watch``). A list's page
+count is known once its first page is in; ``pages_total`` is exact once
 every list has been discovered and sized, and ``pages_estimated`` guesses it before that
 (lists not yet sized count as the average sized task list). The request rate is measured over
 the last few seconds from the client's own counters, and the ETA divides the pages left by
@@ -18,7 +19,8 @@ from typing import Literal, Protocol
 import anyio
 import attrs
 
-from .._client import OTAClient
+from .. import HarvestProgress, OTAClient
+from .report import AuditStats
 
 __all__ = ["AuditProgress", "ProgressCallback", "ProgressTracker"]
 
@@ -111,7 +113,7 @@ class ProgressTracker:
         self._callback = callback
         self._clock = clock
         self._started = clock()
-        self._base = dict(client.stats)
+        self._base = client.stats
         self._requests = _Meter(window)
         self._pages = _Meter(window)
         self.firmware = 0
@@ -128,23 +130,32 @@ class ProgressTracker:
 
     # ------------------------------------------------------------------ events
 
-    def list_started(self, kind: ListKind) -> None:
-        """A list will be read; its size is not known yet."""
+    def watch(self, kind: ListKind) -> Callable[[HarvestProgress], None]:
+        """A list will be read; the returned callback follows its harvest's progress
+        (``Harvest.on_progress``): pages read, and the page reads its harvest plans."""
         self._unsized[kind] += 1
+        done = 0
+        planned: int | None = None
 
-    def list_sized(self, kind: ListKind, pages: int) -> None:
-        """A list's first page said it has ``pages`` pages."""
-        self._unsized[kind] -= 1
+        def follow(progress: HarvestProgress) -> None:
+            nonlocal done, planned
+            if progress.pages_planned != planned and progress.pages_planned is not None:
+                self._planned(kind, progress.pages_planned - (planned or 0), first=planned is None)
+                planned = progress.pages_planned
+            while done < progress.pages_done:
+                done += 1
+                self.page_done()
+
+        return follow
+
+    def _planned(self, kind: ListKind, pages: int, *, first: bool) -> None:
+        # A harvest's first plan sizes its list; re-reads and split parts add to it.
         self._sized_pages += pages
+        if first:
+            self._unsized[kind] -= 1
         if kind == "tasks":
-            self._task_lists += 1
+            self._task_lists += first
             self._task_list_pages += pages
-
-    def list_resized(self, kind: ListKind, extra_pages: int) -> None:
-        """A list grew while it was read."""
-        self._sized_pages += extra_pages
-        if kind == "tasks":
-            self._task_list_pages += extra_pages
 
     def listing_opened(self) -> None:
         """One more package or batch listing is under way."""
@@ -167,10 +178,16 @@ class ProgressTracker:
 
     # ------------------------------------------------------------------ snapshots
 
-    def stats(self) -> dict[str, int]:
-        """The client's counters since the audit began."""
-        now = self._client.stats
-        return {key: now[key] - self._base.get(key, 0) for key in now}
+    def audit_stats(self) -> AuditStats:
+        """What the audit cost so far: the client's counters since it began, its pages."""
+        now, base = self._client.stats, self._base
+        return AuditStats(
+            requests=now["attempts"] - base["attempts"],
+            retries=now["retries"] - base["retries"],
+            throttled=now["throttled"] - base["throttled"],
+            pages=self.pages_done,
+            elapsed_seconds=round(self.elapsed, 3),
+        )
 
     @property
     def elapsed(self) -> float:
@@ -185,12 +202,12 @@ class ProgressTracker:
     def snapshot(self) -> AuditProgress:
         """Where the audit stands now."""
         now = self._clock()
-        stats = self.stats()
-        qps = self._requests.sample(now, stats["attempts"])
+        stats = self.audit_stats()
+        qps = self._requests.sample(now, stats.requests)
         page_rate = self._pages.sample(now, self.pages_done)
         limiter = self._client.limiter
-        cap = _float_or_none(getattr(limiter, "rate", None))
-        in_force = _float_or_none(getattr(limiter, "current_rate", None)) or cap
+        cap = limiter.rate
+        in_force = limiter.current_rate or cap
         listing = self._listing_open > 0
         unsized = sum(self._unsized.values())
         exact = not listing and unsized == 0
@@ -214,16 +231,12 @@ class ProgressTracker:
             pages_total=self._sized_pages if exact else None,
             pages_estimated=estimated,
             items=self.items,
-            requests=stats["attempts"],
-            retries=stats["retries"],
-            throttled=stats["throttled"],
+            requests=stats.requests,
+            retries=stats.retries,
+            throttled=stats.throttled,
             qps=qps if qps is not None else 0.0,
             qps_cap=cap,
             qps_in_force=in_force,
             elapsed=now - self._started,
             eta=eta,
         )
-
-
-def _float_or_none(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import attrs
 
-from .._models import JobStatus, TaskStatus
+from .. import JobStatus, TaskStatus
 
 __all__ = [
     "FINISHED",
@@ -34,7 +35,10 @@ __all__ = [
     "FleetTotals",
     "JobReport",
     "TaskSummary",
+    "from_fields",
 ]
+
+R = TypeVar("R", bound=attrs.AttrsInstance)
 
 FINISHED: tuple[str, ...] = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELED)
 """Terminal task statuses."""
@@ -50,6 +54,23 @@ STUCK_STATUSES: tuple[str, ...] = (TaskStatus.NOTIFIED, TaskStatus.IN_PROGRESS)
 RUNNING_JOB_STATUSES: tuple[str, ...] = (JobStatus.IN_PROGRESS, JobStatus.PLANNED)
 """Job statuses of a batch that is still running (or about to)."""
 SUCCESS_RATE_DEFINITION = "SUCCEEDED / (SUCCEEDED + FAILED + CANCELED)"
+
+
+def from_fields(cls: type[R], source: object, **changes: Any) -> R:
+    """A ``cls`` (an attrs class) whose fields come from ``source``'s fields of the same
+    name, except those in ``changes``: a report made from the model it reports on.
+
+    >>> from otaclient import OTATask
+    >>> issue = from_fields(DeviceIssue, OTATask(task_id="t1"), task_status="FAILED")
+    >>> issue.task_id, issue.task_status, issue.device_name
+    ('t1', 'FAILED', None)
+    """
+    taken = {
+        field.name: getattr(source, field.name)
+        for field in attrs.fields(cls)
+        if field.name not in changes and hasattr(source, field.name)
+    }
+    return cls(**taken, **changes)
 
 
 def _every_status(counts: Mapping[str, int]) -> dict[str, int]:

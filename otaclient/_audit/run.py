@@ -14,19 +14,17 @@ batch by status, and if one status alone is still larger, that batch's report sa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import attrs
 
-from .._client import OTAClient
-from .._errors import ListTooDeepError, ValidationError
-from .._models import Firmware, OTAJob, Page
+from .. import Firmware, Harvest, ListTooDeepError, OTAClient, OTAJob, ValidationError
 from .crew import Crew
 from .progress import ListKind, ProgressCallback, ProgressTracker
-from .report import AuditStats, FirmwareReport, FleetReport, TaskSummary
+from .report import FirmwareReport, FleetReport, TaskSummary, from_fields
 from .tally import JobTally
 
 __all__ = ["DEFAULT_STUCK_AFTER", "audit_fleet"]
@@ -35,6 +33,8 @@ DEFAULT_STUCK_AFTER = timedelta(hours=24)
 # Each batch's harvest already fetches its pages concurrently; a few batches at once keep
 # the limiter busy at any latency without holding many pages in memory.
 MAX_JOBS_IN_FLIGHT = 8
+
+T = TypeVar("T")
 
 
 async def audit_fleet(
@@ -66,18 +66,8 @@ async def audit_fleet(
     >>> report.totals.tasks.success_rate                              # doctest: +SKIP
     0.93
     """
-    if not isinstance(stuck_after, timedelta) or stuck_after < timedelta(0):
-        raise ValidationError(f"stuck_after must be a non-negative timedelta, got {stuck_after!r}")
-    if now is None:
-        now = datetime.now(UTC)
-    elif now.tzinfo is None or now.utcoffset() is None:
-        raise ValidationError("now must be a timezone-aware datetime")
-    for name, value, low in (
-        ("max_devices_per_job", max_devices_per_job, 0),
-        ("max_jobs_in_flight", max_jobs_in_flight, 1),
-    ):
-        if not isinstance(value, int) or value < low:
-            raise ValidationError(f"{name} must be an integer >= {low}, got {value!r}")
+    now = _as_of(now)
+    _check_limits(stuck_after, max_devices_per_job, max_jobs_in_flight)
     scope = _scope(product_keys)
     tracker = ProgressTracker(client, progress)
     audit = _Audit(
@@ -90,20 +80,34 @@ async def audit_fleet(
     )
     await audit.run(scope)
     tracker.finish()
-    stats = tracker.stats()
     return FleetReport.build(
         generated_at=now,
         stuck_after=stuck_after,
         product_keys=scope,
         firmware=audit.firmware_reports(),
-        stats=AuditStats(
-            requests=stats["attempts"],
-            retries=stats["retries"],
-            throttled=stats["throttled"],
-            pages=tracker.pages_done,
-            elapsed_seconds=round(tracker.elapsed, 3),
-        ),
+        stats=tracker.audit_stats(),
     )
+
+
+def _as_of(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValidationError("now must be a timezone-aware datetime")
+    return now
+
+
+def _check_limits(
+    stuck_after: timedelta, max_devices_per_job: int, max_jobs_in_flight: int
+) -> None:
+    if not isinstance(stuck_after, timedelta) or stuck_after < timedelta(0):
+        raise ValidationError(f"stuck_after must be a non-negative timedelta, got {stuck_after!r}")
+    for name, value, low in (
+        ("max_devices_per_job", max_devices_per_job, 0),
+        ("max_jobs_in_flight", max_jobs_in_flight, 1),
+    ):
+        if not isinstance(value, int) or value < low:
+            raise ValidationError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def _scope(product_keys: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -162,20 +166,21 @@ class _Audit:
 
     async def _list_firmware(self, index: int, product_key: str | None) -> None:
         try:
-            listing = self._harvest("firmware", "ListOTAFirmware", {"product_key": product_key})
-            position = 0
-            async for firmware in listing:
-                firmware_id = firmware.firmware_id
-                if not firmware_id or firmware_id in self.firmware:
-                    continue
-                if product_key and firmware.product_key not in (None, product_key):
-                    continue  # a service that ignored the ProductKey filter
-                self.firmware[firmware_id] = _Found((index, position), firmware)
-                position += 1
-                self.jobs[firmware_id] = []
-                self.tracker.firmware += 1
-                self.tracker.listing_opened()
-                self.crew.start_soon(self._list_jobs, firmware)
+            listing = self.client.iter_ota_firmware(product_key=product_key)
+            async with self._watched("firmware", listing):
+                position = 0
+                async for firmware in listing:
+                    firmware_id = firmware.firmware_id
+                    if not firmware_id or firmware_id in self.firmware:
+                        continue
+                    if product_key and firmware.product_key not in (None, product_key):
+                        continue  # a service that ignored the ProductKey filter
+                    self.firmware[firmware_id] = _Found((index, position), firmware)
+                    position += 1
+                    self.jobs[firmware_id] = []
+                    self.tracker.firmware += 1
+                    self.tracker.listing_opened()
+                    self.crew.start_soon(self._list_jobs, firmware)
         finally:
             self.tracker.listing_closed()
 
@@ -183,75 +188,54 @@ class _Audit:
         firmware_id = str(firmware.firmware_id)
         found = self.jobs[firmware_id]
         try:
-            listing = self._harvest("jobs", "ListOTAJobByFirmware", {"firmware_id": firmware_id})
-            async for job in listing:
-                if not job.job_id or job.job_id in self.job_ids:
-                    continue
-                self.job_ids.add(job.job_id)
-                job = _with_defaults(job, firmware)
-                tally = JobTally(job, now=self.now, stuck_after=self.stuck_after, keep=self.keep)
-                found.append(_Found((len(found),), tally))
-                self.tracker.jobs += 1
-                await self.job_slots.acquire()
-                self.crew.start_soon(self._harvest_tasks, tally)
+            listing = self.client.iter_ota_job_by_firmware(firmware_id=firmware_id)
+            async with self._watched("jobs", listing):
+                async for job in listing:
+                    if not job.job_id or job.job_id in self.job_ids:
+                        continue
+                    self.job_ids.add(job.job_id)
+                    job = _with_defaults(job, firmware)
+                    tally = JobTally(
+                        job, now=self.now, stuck_after=self.stuck_after, keep=self.keep
+                    )
+                    found.append(_Found((len(found),), tally))
+                    self.tracker.jobs += 1
+                    await self.job_slots.acquire()
+                    self.crew.start_soon(self._harvest_tasks, tally)
         finally:
             self.tracker.listing_closed()
 
     async def _harvest_tasks(self, tally: JobTally) -> None:
         try:
-            tasks = self._harvest("tasks", "ListOTATaskByJob", {"job_id": str(tally.job.job_id)})
-            async for task in tasks:
-                tally.add(task)
-                self.tracker.items += 1  # per task yielded: a page may be read twice
+            tasks = self.client.iter_ota_task_by_job(job_id=str(tally.job.job_id))
+            async with self._watched("tasks", tasks):
+                async for task in tasks:
+                    tally.add(task)
+                    self.tracker.items += 1  # per task yielded: a page may be read twice
         except ListTooDeepError:
             tally.complete = False  # reported per job; the rest of the audit goes on
         finally:
             self.job_slots.release()
         self.tracker.jobs_done += 1
 
-    def _harvest(
-        self, kind: ListKind, action: str, arguments: dict[str, Any]
-    ) -> AsyncIterator[Any]:
-        """The client's harvest of one list, its pages counted for the progress display."""
-        self.tracker.list_started(kind)
-        sized = False
-
-        def on_plan(pages: int) -> None:
-            # The harvest's first plan sizes the list; re-reads and split parts add to it.
-            nonlocal sized
-            if sized:
-                self.tracker.list_resized(kind, pages)
-            else:
-                self.tracker.list_sized(kind, pages)
-                sized = True
-
-        def on_page(page: Page[Any]) -> None:
-            self.tracker.page_done()
-
-        return self.client._iterate(action, arguments, on_page, on_plan=on_plan)
+    def _watched(self, kind: ListKind, listing: Harvest[T]) -> Harvest[T]:
+        """``listing``, its pages counted for the progress display; closed at its block's end."""
+        return listing.on_progress(self.tracker.watch(kind))
 
     # ------------------------------------------------------------------ the result
 
     def firmware_reports(self) -> tuple[FirmwareReport, ...]:
         reports = []
         for firmware_id, found in sorted(self.firmware.items(), key=lambda kv: kv[1].order):
-            firmware: Firmware = found.item
             jobs = tuple(
                 entry.item.report()
                 for entry in sorted(self.jobs[firmware_id], key=lambda entry: entry.order)
             )
             reports.append(
-                FirmwareReport(
+                from_fields(
+                    FirmwareReport,
+                    found.item,
                     firmware_id=firmware_id,
-                    firmware_name=firmware.firmware_name,
-                    product_key=firmware.product_key,
-                    product_name=firmware.product_name,
-                    module_name=firmware.module_name,
-                    src_version=firmware.src_version,
-                    dest_version=firmware.dest_version,
-                    status=firmware.status,
-                    type=firmware.type,
-                    utc_create=firmware.utc_create,
                     jobs=jobs,
                     tasks=TaskSummary.combine(job.tasks for job in jobs),
                 )

@@ -11,8 +11,8 @@ import heapq
 from collections import Counter
 from datetime import datetime, timedelta
 
-from .._models import OTAJob, OTATask, TaskStatus
-from .report import STUCK_STATUSES, DeviceIssue, JobReport, TaskSummary
+from .. import OTAJob, OTATask, TaskStatus
+from .report import STUCK_STATUSES, DeviceIssue, JobReport, TaskSummary, from_fields
 
 __all__ = ["JobTally", "canonical", "is_stuck"]
 
@@ -113,17 +113,14 @@ class JobTally:
     def report(self) -> JobReport:
         """The job's report as counted so far."""
         job = self.job
-        return JobReport(
+        return from_fields(
+            JobReport,
+            job,
             job_id=str(job.job_id),
-            firmware_id=job.firmware_id,
-            product_key=job.product_key,
             job_status=canonical(job.job_status),
             job_type=canonical(job.job_type),
             selection_type=_text(job.selection_type),
             target_selection=_text(job.target_selection),
-            utc_create=job.utc_create,
-            utc_start_time=job.utc_start_time,
-            utc_end_time=job.utc_end_time,
             tasks=TaskSummary(dict(self._counts), self._stuck),
             failed_devices=self._failed.sorted(),
             stuck_devices=self._stuck_devices.sorted(),
@@ -131,13 +128,10 @@ class JobTally:
         )
 
     def _issue(self, task: OTATask) -> DeviceIssue:
-        return DeviceIssue(
-            device_name=task.device_name,
+        return from_fields(
+            DeviceIssue,
+            task,
             product_key=task.product_key or self.job.product_key,
-            iot_id=task.iot_id,
-            task_id=task.task_id,
             task_status=_text(task.task_status),
             utc_modified=task.utc_modified or task.utc_create,
-            task_desc=task.task_desc,
-            progress=task.progress,
         )

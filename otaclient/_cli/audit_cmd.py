@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from .._audit.report import FleetReport
-from .._audit.run import audit_fleet
+from ..audit import FleetReport, audit_fleet
 from .connect import open_session
 from .failures import run_async
 from .live import LiveProgress

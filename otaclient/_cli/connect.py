@@ -10,21 +10,12 @@ listens on a socket. Without ``--demo``, credentials come from the environment (
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import AsyncIterator
+from typing import TypedDict
 
 import attrs
 
-from .._client import OTAClient
-from .._constants import (
-    DEFAULT_QPS,
-    ENV_ACCESS_KEY_ID,
-    ENV_ACCESS_KEY_SECRET,
-    ENV_SECURITY_TOKEN,
-    REGION_ENDPOINT,
-)
-from .._errors import OTAError
-from .._logging import Secrets
+from .. import Credentials, OTAClient, OTAError, ValidationError
 from .failures import CliFailure, describe
 from .options import ENV_ENDPOINT, Connection
 
@@ -49,29 +40,30 @@ async def open_session(
     conn: Connection, *, demo_latency: float = DEMO_LATENCY
 ) -> AsyncIterator[Session]:
     """Open a client for ``conn`` (``--demo``: the in-process simulator)."""
-    qps = DEFAULT_QPS if conn.qps is None else (conn.qps or None)
     if conn.demo:
-        async with _demo_client(conn, qps, demo_latency) as session:
+        async with _demo_client(conn, demo_latency) as session:
             yield session
         return
-    key_id, secret = _credentials(conn)
-    _remember_secrets(secret, os.environ.get(ENV_SECURITY_TOKEN))
+    credentials = _credentials(conn)
     endpoint, region_id = conn.resolved_endpoint()
     if not endpoint and not region_id:
         raise CliFailure(
             "no endpoint: pass --endpoint URL or --region-id REGION "
             f"(or set {ENV_ENDPOINT}), or use --demo"
         )
-    client = OTAClient(
-        access_key_id=key_id,
-        access_key_secret=secret,
-        endpoint=endpoint,
-        region_id=None if endpoint else region_id,
-        qps=qps,
-        iot_instance_id=conn.iot_instance_id,
-        allow_insecure_http=conn.allow_insecure_http,
+    client = _kept(
+        OTAClient(
+            access_key_id=credentials.access_key_id,
+            access_key_secret=credentials.access_key_secret,
+            security_token=credentials.security_token,
+            endpoint=endpoint,
+            region_id=None if endpoint else region_id,
+            iot_instance_id=conn.iot_instance_id,
+            allow_insecure_http=conn.allow_insecure_http,
+            **_rate(conn),
+        )
     )
-    url = endpoint.rstrip("/") if endpoint else REGION_ENDPOINT.format(region=region_id)
+    url = client.endpoint
     try:
         async with client:
             yield Session(client, url, url)
@@ -79,45 +71,43 @@ async def open_session(
         raise describe(exc, url) from None
 
 
-_COMMAND_SECRETS: list[Secrets] = []
+class _Rate(TypedDict, total=False):
+    qps: float | None
 
 
-def _remember_secrets(secret: str, token: str | None) -> None:
-    # Kept for the whole command, so that its last error line is scrubbed of them even
-    # once the client that knew them is gone.
-    secrets = Secrets(secret)
-    secrets.add(token, travels=True)
-    _COMMAND_SECRETS[:] = [secrets]
+def _rate(conn: Connection) -> _Rate:
+    # --qps 0: no client-side limit; no --qps: the client's own default.
+    return {} if conn.qps is None else {"qps": conn.qps or None}
 
 
-def _credentials(conn: Connection) -> tuple[str, str]:
-    key_id = conn.access_key_id or os.environ.get(ENV_ACCESS_KEY_ID)
-    secret: str | None
+_COMMAND_CLIENTS: list[OTAClient] = []
+
+
+def _kept(client: OTAClient) -> OTAClient:
+    # Kept for the whole command: a live client's secrets are what `scrub_secrets` masks,
+    # so the command's last error line is scrubbed of them even once the client is closed.
+    _COMMAND_CLIENTS[:] = [client]
+    return client
+
+
+def _credentials(conn: Connection) -> Credentials:
+    secret: str | None = None
     if conn.access_key_secret_file is not None:
         try:
             secret = conn.access_key_secret_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise CliFailure(f"cannot read --access-key-secret-file: {exc.strerror}") from None
-    else:
-        secret = os.environ.get(ENV_ACCESS_KEY_SECRET)
-    missing = [
-        name
-        for name, value in ((ENV_ACCESS_KEY_ID, key_id), (ENV_ACCESS_KEY_SECRET, secret))
-        if not value
-    ]
-    if missing:
+    try:
+        return Credentials.resolve(conn.access_key_id, secret or None)
+    except ValidationError as exc:
         raise CliFailure(
-            f"no credentials: set {' and '.join(missing)} "
-            "(or try --demo to use the built-in simulator)"
-        )
-    assert key_id and secret
-    return key_id, secret
+            f"{exc} (command line: --access-key-id, --access-key-secret-file); "
+            "or try --demo to use the built-in simulator"
+        ) from None
 
 
 @contextlib.asynccontextmanager
-async def _demo_client(
-    conn: Connection, qps: float | None, latency: float
-) -> AsyncIterator[Session]:
+async def _demo_client(conn: Connection, latency: float) -> AsyncIterator[Session]:
     # Imported here: the simulator builds a fleet, which only --demo needs.
     from ..simulator import (
         DEMO_ACCESS_KEY_ID,
@@ -138,9 +128,9 @@ async def _demo_client(
         access_key_id=DEMO_ACCESS_KEY_ID,
         access_key_secret=DEMO_ACCESS_KEY_SECRET,
         endpoint=DEMO_ENDPOINT,
-        qps=qps,
         iot_instance_id=conn.iot_instance_id,
         transport=simulator.transport(),
+        **_rate(conn),
     )
     async with client:
         yield Session(client, target, DEMO_ENDPOINT)

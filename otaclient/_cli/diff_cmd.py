@@ -13,9 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .._errors import ReportError
-from .._report.diff import JobDiff, NewlyFailed, ReportDiff, diff_reports
-from .._report.document import Report, parse_report
+from .. import ReportError
+from ..report import JobDiff, NewlyFailed, Report, ReportDiff, diff_reports, parse_report
 from .failures import CliFailure, describe
 from .options import Connection
 

@@ -22,14 +22,7 @@ from typing import IO, Any, TypeVar
 import anyio
 import click
 
-from .._errors import (
-    APIError,
-    OTAError,
-    ThrottlingError,
-    TransportError,
-    ValidationError,
-)
-from .._logging import scrub
+from .. import APIError, NoAnswerError, OTAError, ThrottlingError, ValidationError, scrub_secrets
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -63,7 +56,7 @@ class CliFailure(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         # Scrubbed again: an unexpected exception's text has not been through OTAError.
-        super().__init__(" ".join(scrub(str(message)).split()))
+        super().__init__(" ".join(scrub_secrets(str(message)).split()))
         self.status = exit_code
 
     @property
@@ -95,7 +88,7 @@ def describe(exc: BaseException, endpoint: str | None = None) -> CliFailure:
                 f"{text} - check ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET"
             )
         return CliFailure(text)
-    if isinstance(cause, TransportError):
+    if isinstance(cause, NoAnswerError):
         where = f" {endpoint}" if endpoint else ""
         return CliFailure(f"cannot reach{where}: {text}")
     if isinstance(cause, ValidationError):

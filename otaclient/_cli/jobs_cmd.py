@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from .._models import CreatedJob, DownloadProtocol, GroupType, OTATag, TargetSelection
+from .. import CreatedJob, DownloadProtocol, GroupType, OTATag, TargetSelection
+from ..operations import OPERATIONS
 from .connect import Session, open_session
 from .failures import CliFailure, run_async
 from .listing import output_option, show_items
@@ -109,6 +110,17 @@ def _choice(enum: Any) -> click.Choice[str]:
     return click.Choice([str(member) for member in enum], case_sensitive=False)
 
 
+def _documented_values(name: str) -> click.Choice[str]:
+    # The values the operation table documents, so that the CLI never disagrees with it.
+    choices = OPERATIONS["CreateOTAStaticUpgradeJob"].param(name).choices or ()
+    return click.Choice([str(value) for value in choices])
+
+
+def _documented_range(name: str) -> click.IntRange:
+    param = OPERATIONS["CreateOTAStaticUpgradeJob"].param(name)
+    return click.IntRange(param.low, param.high)
+
+
 @jobs.command("create-static")
 @connection_options
 @click.option("--firmware-id", required=True, metavar="ID", help="The package to install.")
@@ -137,13 +149,17 @@ def _choice(enum: Any) -> click.Choice[str]:
 @click.option("--group-type", type=_choice(GroupType), help="Group type for GROUP.")
 @click.option(
     "--retry-interval",
-    type=click.Choice(["0", "10", "30", "60", "1440"]),
+    type=_documented_values("retry_interval"),
     help="Minutes before retrying a failed device.",
 )
-@click.option("--retry-count", type=click.Choice(["1", "2", "5"]), help="Retries per device.")
-@click.option("--timeout-minutes", type=click.IntRange(1, 1440), help="Per-device timeout.")
+@click.option("--retry-count", type=_documented_values("retry_count"), help="Retries per device.")
 @click.option(
-    "--maximum-per-minute", type=click.IntRange(10, 10000), help="Devices pushed per minute."
+    "--timeout-minutes", type=_documented_range("timeout_in_minutes"), help="Per-device timeout."
+)
+@click.option(
+    "--maximum-per-minute",
+    type=_documented_range("maximum_per_minute"),
+    help="Devices pushed per minute.",
 )
 @click.option("--need-push/--no-need-push", default=None, help="Push the upgrade to devices.")
 @click.option(

@@ -13,7 +13,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
-from .._audit.progress import AuditProgress
+from ..audit import AuditProgress
 
 __all__ = ["LiveProgress", "progress_line"]
 

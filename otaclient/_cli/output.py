@@ -1,5 +1,7 @@
 """Records (one dict per item) written as a table, JSON, JSON lines or CSV.
 
+Records come from ``otaclient.to_plain`` (the library's one unstructure converter):
+
 * ``json``: one JSON array of objects (times as ISO 8601 UTC strings);
 * ``jsonl``: one JSON object per line;
 * ``csv``: a header row, then one row per record (lists joined with ``;``);
@@ -13,40 +15,20 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
-import attrs
 from rich.console import Console
 from rich.table import Table
 
-from .._audit.export import iso_time
+from .. import to_plain
 
-__all__ = ["cell", "make_console", "open_output", "plain", "record", "write_records"]
-
-
-def plain(value: Any) -> Any:
-    """``value`` as JSON-ready data."""
-    if isinstance(value, datetime):
-        return iso_time(value)
-    if isinstance(value, Enum):
-        return str(value.value)
-    if attrs.has(type(value)):
-        return {
-            field.name: plain(getattr(value, field.name)) for field in attrs.fields(type(value))
-        }
-    if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
+__all__ = ["cell", "make_console", "open_output", "record", "write_records"]
 
 
 def cell(value: Any) -> str:
     """``value`` as the text of one table or CSV cell."""
-    value = plain(value)
+    value = to_plain(value)
     if value is None:
         return ""
     if isinstance(value, float):
@@ -61,9 +43,10 @@ def cell(value: Any) -> str:
 
 
 def record(item: Any) -> dict[str, Any]:
-    """An attrs model as a JSON-ready dict."""
-    data = plain(item)
-    assert isinstance(data, dict)
+    """An attrs model as a JSON-ready dict (``otaclient.to_plain``)."""
+    data = to_plain(item)
+    if not isinstance(data, dict):
+        raise TypeError(f"a record is made from a model, not a {type(item).__name__}")
     return data
 
 

@@ -16,11 +16,9 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from .._audit.export import iso_time, job_to_dict, report_to_dict
-from .._audit.report import FleetReport, JobReport, TaskSummary
-from .._models import TaskStatus
-from .._report.document import read_report
-from .._report.html import render_page
+from .. import TaskStatus
+from ..audit import FleetReport, JobReport, TaskSummary, iso_time, job_to_dict, report_to_dict
+from ..report import read_report, render_html
 from .output import cell, make_console
 
 __all__ = ["CSV_FIXED_COLUMNS", "render_report"]
@@ -49,7 +47,7 @@ def render_report(report: FleetReport, fmt: str, out: IO[str]) -> None:
     elif fmt == "csv":
         _write_csv(report, out)
     elif fmt == "html":
-        out.write(render_page(read_report(report_to_dict(report), source="the audit")))
+        out.write(render_html(read_report(report_to_dict(report), source="the audit")))
     else:
         _write_tables(report, make_console(out))
 

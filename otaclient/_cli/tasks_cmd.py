@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .._models import TaskStatus
+from .. import TaskStatus
 from .connect import Session
 from .listing import output_option, show_items
 from .options import Connection, connection_options

@@ -153,7 +153,9 @@ def _sts_error(
     if message:
         text += f": {message}"
     text += f" (HTTP {status}, request id {request_id or 'unknown'})"
-    return CredentialsError(text, provider=provider, code=code, request_id=request_id)
+    return CredentialsError(
+        text, provider=provider, code=code, message=message or None, request_id=request_id
+    )
 
 
 class RamRoleArnProvider(_StsProvider):

@@ -6,6 +6,16 @@ sliding-window quota (``Throttling.User``), implements all 26 OTA actions over a
 deterministic generated fleet, speaks the aliyun (PascalCase JSON or XML) and the
 tuya-hosted (camelCase JSON) dialects, and can add latency and seeded faults.
 
+It is a second, independent reading of the API reference, and keeps its own copy of what
+it checks on purpose: a constant shared with the client could be wrong in both at once and
+no test would notice. So it does not import the client's operation table, and keeps, per
+constant: the ``Version`` it accepts (``gateway.API_VERSION``), the per-action quotas it
+enforces (``ACTION_QPS``), and every parameter limit it validates (``RetryInterval`` and
+``RetryCount`` choices, the ``TimeoutInMinutes`` and ``MaximumPerMinute`` ranges, page
+sizes, list lengths; in ``actions``). Tests check that the two readings agree where they
+meet (``tests/integration/test_second_reading.py``). What it does share is the v1 signature
+(``otaclient._signing``), itself pinned to the provider's published test vectors.
+
 In-process, with httpx::
 
     import httpx

@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from .._export import to_plain
+
 __all__ = ["Arrival", "SimulatorStats"]
 
 
@@ -48,7 +50,7 @@ class SimulatorStats:
     throttled_per_action: Counter[str] = attrs.field(factory=Counter)
     errors_by_code: Counter[str] = attrs.field(factory=Counter)
     faults: Counter[str] = attrs.field(factory=Counter)
-    arrivals: list[Arrival] = attrs.field(factory=list)
+    arrivals: list[Arrival] = attrs.field(factory=list, metadata={"plain": False})
 
     @property
     def faults_injected(self) -> int:
@@ -56,18 +58,10 @@ class SimulatorStats:
         return sum(self.faults.values())
 
     def snapshot(self) -> dict[str, Any]:
-        """A plain-dict copy, safe to keep while the simulator goes on counting."""
-        return {
-            "requests": self.requests,
-            "accepted": self.accepted,
-            "throttled": self.throttled,
-            "rejected": self.rejected,
-            "business_errors": self.business_errors,
-            "per_action": dict(self.per_action),
-            "throttled_per_action": dict(self.throttled_per_action),
-            "errors_by_code": dict(self.errors_by_code),
-            "faults": dict(self.faults),
-        }
+        """The counters as plain data (``arrivals`` left out), safe to keep while the
+        simulator goes on counting."""
+        data: dict[str, Any] = to_plain(self)
+        return data
 
     def reset(self) -> None:
         """Zero every counter."""

@@ -8,8 +8,7 @@ import attrs
 import pytest
 from audit_helpers import ANCHOR, ANCHOR_MS, client_of, make_simulator, stuck_ground_truth
 
-from otaclient import OTAClient
-from otaclient._operations import OPERATIONS
+from otaclient import OTAClient, _operations
 from otaclient.audit import audit_fleet
 from otaclient.simulator import FleetSpec, Simulator
 
@@ -72,9 +71,9 @@ async def test_device_lists_are_capped_but_counts_are_complete(
 
 def _shrink_paging_reach(monkeypatch: pytest.MonkeyPatch, max_offset: int) -> None:
     # The service lists at most 100,000 tasks; shrink that reach to exercise the split.
-    op = OPERATIONS["ListOTATaskByJob"]
+    op = _operations.LIST_OTA_TASK_BY_JOB
     shallow = attrs.evolve(op, result=attrs.evolve(op.result, max_offset=max_offset))
-    monkeypatch.setitem(OPERATIONS, "ListOTATaskByJob", shallow)
+    monkeypatch.setattr(_operations, "LIST_OTA_TASK_BY_JOB", shallow)
 
 
 async def test_a_job_too_deep_for_one_listing_is_read_status_by_status(

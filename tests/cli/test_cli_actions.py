@@ -64,3 +64,34 @@ def test_create_static_with_yes_creates_without_asking_and_prints_the_id(served:
     assert "Create a static upgrade batch" not in result.stderr
     job_id = result.stdout.strip()
     assert job_id in served.sim.fleet.jobs_by_id
+
+
+def test_create_static_offers_exactly_the_job_option_values_the_table_documents() -> None:
+    from otaclient._operations import CREATE_OTA_STATIC_UPGRADE_JOB as job
+
+    shown = " ".join(run("jobs", "create-static", "--help").stdout.split())
+    for option, name in (("--retry-interval", "retry_interval"), ("--retry-count", "retry_count")):
+        values = "|".join(str(value) for value in job.param(name).choices or ())
+        assert f"{option} [{values}]" in shown
+    for name in ("timeout_in_minutes", "maximum_per_minute"):
+        param = job.param(name)
+        assert f"[{param.low}<=x<={param.high}]" in shown
+
+
+def test_create_static_refuses_an_undocumented_retry_interval_before_connecting() -> None:
+    result = run(
+        "jobs",
+        "create-static",
+        "--demo",
+        "--firmware-id",
+        "f",
+        "--product-key",
+        "p",
+        "--target-selection",
+        "all",
+        "--retry-interval",
+        "20",
+        "--yes",
+    )
+    assert result.exit_code == 2
+    assert "'20' is not one of '0', '10', '30', '60', '1440'" in result.stderr

@@ -123,6 +123,14 @@ async def test_an_unknown_role_fails_naming_the_role_and_stss_code() -> None:
     assert caught.value.code == "EntityNotExist.Role"
 
 
+async def test_a_refusal_keeps_stss_own_text_as_the_message() -> None:
+    cloud = make_cloud(roles={"acs:ram::1234567890123456:role/other"})
+    with pytest.raises(CredentialsError) as caught:
+        await _role(cloud).get_credentials()
+    assert caught.value.message == f"The role not exists: {DEMO_ROLE_ARN}."
+    assert str(caught.value).startswith("STS AssumeRole of ")  # the whole line, for a person
+
+
 async def test_role_chaining_signs_with_the_source_roles_temporary_keys() -> None:
     cloud = make_cloud()
     first = _role(cloud)

@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from otaclient._decode import DecodeProblem, load_body
 from otaclient._errors import OTAError
 from otaclient._models import Page
 from otaclient._operations import OPERATIONS
+from otaclient._parse import DecodeProblem, load_body
 
 PAGED_JOBS = OPERATIONS["ListOTAJobByFirmware"].result
 

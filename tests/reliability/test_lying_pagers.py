@@ -314,6 +314,30 @@ async def test_an_item_created_at_the_head_with_total_unchanged_is_yielded() -> 
     assert server.requests == 4 + 4
 
 
+async def test_read_page_by_page_a_second_pass_gives_only_pages_with_unseen_items() -> None:
+    # The list above: pass 1 reads pages 1-3 whole; page 1 read again shows "new", so pass 2
+    # reads the list again, and only its page 1 holds an item not yet yielded.
+    server = PagedList(
+        ids("f", 300), before={2: together(delete("f-00000"), insert_at_head("new"))}
+    )
+    async with client_for(server) as client:
+        harvest = client.iter_ota_firmware()
+        pages = [page async for page in harvest.pages]
+    assert [page.current_page for page in pages] == [1, 2, 3, 1]
+    assert [len(page.items) for page in pages] == [100, 100, 100, 1]
+    assert [f.firmware_id for f in pages[-1].items] == ["new"]
+    assert (pages[-1].total, pages[-1].request_id) == (300, "req-5")  # the fifth request
+    progress = harvest.progress
+    assert (progress.passes, progress.items, progress.total, progress.finished) == (
+        2,
+        301,
+        300,
+        True,
+    )
+    assert progress.pages_done == progress.pages_planned == progress.requests == 4 + 4
+    assert server.requests == 4 + 4
+
+
 async def test_a_total_that_moves_and_comes_back_within_a_pass_is_not_a_quiet_pass() -> None:
     # f-00150 is deleted before page 3 (which then starts at f-00201 and, by its own Total
     # of 399, holds the right count) and "new" is created at the end before page 4: only
@@ -459,7 +483,7 @@ async def test_verify_must_be_a_bool(value: object) -> None:
 async def test_a_task_changing_status_under_a_status_split_harvest_is_yielded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from otaclient._operations import OPERATIONS
+    from otaclient import _operations
     from otaclient.simulator import (
         DEMO_ACCESS_KEY_ID,
         DEMO_ACCESS_KEY_SECRET,
@@ -470,9 +494,9 @@ async def test_a_task_changing_status_under_a_status_split_harvest_is_yielded(
 
     # The API's depth limit (CurrentPage * PageSize <= 100,000) scaled down to 1,000, so a
     # job of 1,500 tasks is split by status the way a job of 150,000 is.
-    op = OPERATIONS["ListOTATaskByJob"]
+    op = _operations.LIST_OTA_TASK_BY_JOB
     shallow = attrs.evolve(op, result=attrs.evolve(op.result, max_offset=1000))
-    monkeypatch.setitem(OPERATIONS, "ListOTATaskByJob", shallow)
+    monkeypatch.setattr(_operations, "LIST_OTA_TASK_BY_JOB", shallow)
     sim = Simulator(SimulatorConfig(qps=None, fleet=FleetSpec.single_job(1500)))
     (job_id,) = sim.fleet.job_ids()
     # A CANCELED task (read last) trades places with a QUEUED one (read second) once the

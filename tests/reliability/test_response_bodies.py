@@ -27,7 +27,7 @@ from otaclient import (
     RetryPolicy,
     TransportError,
     ValidationError,
-    _decode,
+    _parse,
 )
 
 from ._slow_server import RawServer, chunked
@@ -315,8 +315,8 @@ async def test_a_3000_deep_json_body_is_refused_without_a_retry(
     use_orjson: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not use_orjson:
-        monkeypatch.setattr(_decode, "_json_loads", json.loads)
-        monkeypatch.setattr(_decode, "_JSON_ERRORS", (ValueError,))
+        monkeypatch.setattr(_parse, "_json_loads", json.loads)
+        monkeypatch.setattr(_parse, "_JSON_ERRORS", (ValueError,))
     server = Server([b'{"Success": true, "Data": ' + b"[" * 3000 + b"]" * 3000 + b"}"])
     async with _client(server) as client:
         with pytest.raises(ResponseError, match="nests too deeply"):

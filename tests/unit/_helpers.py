@@ -185,3 +185,27 @@ def serve(body: bytes | Mapping[str, Any], status: int = 200) -> Recorder:
 
 def names(items: Iterable[Any], field: str) -> list[Any]:
     return [getattr(item, field) for item in items]
+
+
+class RecordingLimiter:
+    """A limiter that never waits and records what the client tells it."""
+
+    def __init__(self) -> None:
+        self.acquired: list[str | None] = []
+        self.reports: list[float | None] = []
+        self.rate: float | None = None
+        self.current_rate: float | None = None
+
+    @property
+    def granted(self) -> int:
+        return len(self.acquired)
+
+    @property
+    def throttled(self) -> int:
+        return len(self.reports)
+
+    async def acquire(self, action: str | None = None) -> None:
+        self.acquired.append(action)
+
+    def report_throttled(self, retry_after: float | None = None) -> None:
+        self.reports.append(retry_after)

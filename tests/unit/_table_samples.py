@@ -18,22 +18,22 @@ EXTRA_ARGUMENTS: dict[str, dict[str, Any]] = {
 
 def sample_value(param: Param) -> Any:
     """A value ``param`` accepts."""
-    if param.kind == "str":
+    if param.kind.value == "str":
         return "x1"
-    if param.kind == "int":
+    if param.kind.value == "int":
         if param.choices:
             return param.choices[0]
         return param.low if param.low is not None else 1
-    if param.kind == "bool":
+    if param.kind.value == "bool":
         return True
-    if param.kind == "enum":
+    if param.kind.value == "enum":
         assert param.enum is not None
         return next(iter(param.enum)).value
-    if param.kind == "millis":
+    if param.kind.value == "millis":
         return 1_732_006_800_000
-    if param.kind == "repeat":
+    if param.kind.value == "repeat":
         return [next(iter(param.enum)).value] if param.enum else ["x1"]
-    if param.kind == "structs":
+    if param.kind.value == "structs":
         return [{snake_case(field): "v1" for field in param.struct_fields}]
     raise AssertionError(f"no sample value for a {param.kind!r} parameter")
 

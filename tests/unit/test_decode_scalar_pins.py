@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from otaclient._decode import DecodeProblem, load_body, structure
+from otaclient._convert import structure
+from otaclient._parse import DecodeProblem, load_body
 
 MS = 1_577_500_990_000  # 2019-12-28T02:43:10Z in epoch milliseconds
 WHEN = datetime(2019, 12, 28, 2, 43, 10, tzinfo=UTC)

@@ -17,7 +17,7 @@ from otaclient import (
     TransportError,
 )
 
-from ._helpers import Recorder, answers, make_client, ok_body, query_of
+from ._helpers import Recorder, RecordingLimiter, answers, make_client, ok_body, query_of
 
 pytestmark = pytest.mark.anyio
 
@@ -230,20 +230,8 @@ async def test_a_throttled_create_is_retried() -> None:
     assert len(recorder.requests) == 2
 
 
-class _RecordingLimiter:
-    def __init__(self) -> None:
-        self.acquired: list[str | None] = []
-        self.reports: list[float | None] = []
-
-    async def acquire(self, action: str | None = None) -> None:
-        self.acquired.append(action)
-
-    def report_throttled(self, retry_after: float | None = None) -> None:
-        self.reports.append(retry_after)
-
-
 async def test_throttling_is_reported_to_the_limiter_and_every_attempt_takes_a_token() -> None:
-    limiter = _RecordingLimiter()
+    limiter = RecordingLimiter()
     recorder = Recorder(lambda request: _throttled())
     retry = RetryPolicy(max_attempts=3, backoff_base=0.0)
     async with make_client(recorder, limiter=limiter, retry=retry) as client:

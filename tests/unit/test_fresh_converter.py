@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from otaclient._decode import DecodeProblem, load_body, make_converter, structure
+from otaclient._convert import make_converter, structure
 from otaclient._models import OTAJobDetail
-from otaclient._operations import OPERATIONS, _dig
+from otaclient._operations import OPERATIONS
+from otaclient._parse import DecodeProblem, load_body
+from otaclient._shapes import _dig
 
 from ._helpers import fixture_bytes
 

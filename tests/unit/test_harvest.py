@@ -15,7 +15,7 @@ import anyio
 import httpx
 import pytest
 
-from otaclient import APIError, OTAClient, RetryPolicy
+from otaclient import APIError, HarvestProgress, OTAClient, OTAError, RetryPolicy, ValidationError
 
 from ._helpers import make_client, query_of
 from ._virtual_time import BACKENDS, virtual_time_backend
@@ -233,14 +233,18 @@ async def test_a_paused_reader_stops_the_fetching_after_a_few_pages(pages_ahead:
 # --------------------------------------------------------------------------- stopping early
 
 
+@pytest.mark.parametrize(
+    "closing",
+    [contextlib.aclosing, lambda harvest: harvest],
+    ids=["contextlib.aclosing", "async-with-the-harvest"],
+)
 async def test_closing_the_iterator_cancels_outstanding_fetches(
-    recwarn: pytest.WarningsRecorder,
+    closing: Callable[[Any], Any], recwarn: pytest.WarningsRecorder
 ) -> None:
     # Pages 1 and 2 answer at once, the others take 5 s: they are in flight at the break.
     server = PagedServer(5000, latency=lambda page: 0.1 if page <= 2 else 5.0)
     async with make_client(server, pages_ahead=8) as client:
-        iterator = client.iter_ota_firmware()
-        async with contextlib.aclosing(iterator):  # type: ignore[type-var]
+        async with closing(client.iter_ota_firmware()) as iterator:
             async for firmware in iterator:
                 if server.page_of(firmware.firmware_id, 100) == 2:
                     break
@@ -339,3 +343,100 @@ async def test_after_a_failed_page_no_more_pages_are_requested() -> None:
         assert server.in_flight == 0
         await anyio.sleep(30)
         assert len(server.requested) == sent
+
+
+# --------------------------------------------------------------------------- the Harvest object
+
+
+async def test_a_harvest_sends_nothing_until_it_is_read() -> None:
+    server = PagedServer(300)
+    async with make_client(server) as client, client.iter_ota_firmware():
+        await anyio.sleep(10)
+    assert server.requested == []
+
+
+async def test_pages_reads_the_harvest_page_by_page_in_order() -> None:
+    server = PagedServer(250, latency=lambda page: 0.05 * (4 - page))
+    async with make_client(server) as client:
+        pages = [page async for page in client.iter_ota_firmware(page_size=100).pages]
+    assert [page.current_page for page in pages] == [1, 2, 3]
+    assert [f.firmware_id for page in pages for f in page.items] == server.ids
+    assert {page.total for page in pages} == {250}
+    assert sorted(server.requested) == [1, 1, 2, 3]  # the same cost as item by item
+
+
+async def test_an_empty_list_gives_one_empty_page_that_says_total_zero() -> None:
+    server = PagedServer(0)
+    async with make_client(server) as client:
+        pages = [page async for page in client.iter_ota_firmware().pages]
+    assert [(page.items, page.total) for page in pages] == [([], 0)]
+
+
+async def test_a_harvest_is_read_one_way_only() -> None:
+    server = PagedServer(300)
+    async with make_client(server) as client:
+        harvest = client.iter_ota_firmware()
+        await anext(harvest)
+        with pytest.raises(OTAError, match="already being read item by item"):
+            await anext(harvest.pages)
+        assert len([f async for f in harvest]) == 299  # the item reader goes on
+    assert len(server.requested) == 3 + 1
+
+
+async def test_a_finished_harvest_yields_nothing_more_and_sends_nothing() -> None:
+    server = PagedServer(300)
+    async with make_client(server) as client:
+        harvest = client.iter_ota_firmware()
+        assert len([f async for f in harvest]) == 300
+        assert [f async for f in harvest] == []
+    assert len(server.requested) == 3 + 1
+
+
+async def test_progress_counts_every_read_and_ends_with_the_numbers_of_the_harvest() -> None:
+    server = PagedServer(1234, latency=0.1)
+    seen: list[HarvestProgress] = []
+    async with make_client(server) as client:
+        harvest = client.iter_ota_firmware().on_progress(seen.append)
+        ids = [f.firmware_id async for f in harvest]
+    assert len(ids) == 1234
+    assert seen[0].pages_done == 1 and seen[0].pages_planned is None  # page 1, not sized yet
+    assert all(p.pages_planned == 14 for p in seen[1:])  # 13 pages and the closing read
+    assert [p.pages_done for p in seen] == sorted(p.pages_done for p in seen)
+    assert seen[-1] == harvest.progress
+    assert harvest.progress == HarvestProgress(
+        pages_done=14,
+        pages_planned=14,
+        items=1234,
+        requests=14,
+        passes=1,
+        total=1234,
+        finished=True,
+        verified=False,
+    )
+    assert harvest.progress.pages_left == 0
+    assert len(server.requested) == 14
+
+
+async def test_progress_of_a_harvest_stopped_early_is_not_finished() -> None:
+    server = PagedServer(1000, latency=0.1)
+    async with make_client(server, pages_ahead=2) as client, client.iter_ota_firmware() as harvest:
+        async for _ in harvest:
+            break
+    progress = harvest.progress
+    assert (progress.items, progress.pages_done, progress.pages_planned) == (1, 1, 11)
+    assert not progress.finished
+
+
+async def test_a_verified_harvest_says_so_at_its_end() -> None:
+    server = PagedServer(300)
+    async with make_client(server) as client:
+        harvest = client.iter_ota_firmware(verify=True)
+        assert len([f async for f in harvest]) == 300
+    assert (harvest.progress.passes, harvest.progress.verified) == (2, True)
+    assert harvest.progress.pages_done == harvest.progress.pages_planned == 2 * 4
+
+
+async def test_on_progress_takes_a_function() -> None:
+    async with make_client(PagedServer(1)) as client:
+        with pytest.raises(ValidationError, match="on_progress"):
+            client.iter_ota_firmware().on_progress("print")  # type: ignore[arg-type]

@@ -6,13 +6,15 @@ wait in virtual time, so "promptly" is exact: no virtual second passes).
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 
-from otaclient import OTAError, OutcomeUnknownError
+from otaclient import OTAClient, OTAError, OutcomeUnknownError
 
 from ._helpers import Recorder, empty_page, make_client, ok_body
 from ._virtual_time import BACKENDS, virtual_time_backend
@@ -259,3 +261,62 @@ async def test_a_client_used_before_entering_can_still_be_entered_and_closed() -
         await client.list_ota_firmware()
     with pytest.raises(OTAError, match="closed"):
         await client.list_ota_firmware()
+
+
+class _PoolWatch(httpx.MockTransport):
+    """A MockTransport that notes when the client closes its pool."""
+
+    def __init__(self, server: Recorder) -> None:
+        super().__init__(server)
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_leaving_the_block_closes_the_connection_pool_once_the_harvests_stop() -> None:
+    server = _pages(300)
+    transport = _PoolWatch(server)
+    client = OTAClient(
+        access_key_id="id",
+        access_key_secret="secret",
+        endpoint="http://ota.test",
+        qps=None,
+        transport=transport,
+    )
+    async with client:
+        harvest = client.iter_ota_firmware(page_size=10)
+        await anext(harvest)  # its producer runs in the client's task group
+        assert not transport.closed
+    assert transport.closed
+    assert server.in_flight == 0  # type: ignore[attr-defined]
+
+
+async def test_aclose_of_a_client_never_entered_closes_the_connection_pool() -> None:
+    transport = _PoolWatch(Recorder())
+    client = OTAClient(
+        access_key_id="id",
+        access_key_secret="secret",
+        endpoint="http://ota.test",
+        transport=transport,
+    )
+    await client.aclose()
+    assert transport.closed
+
+
+def test_a_client_let_go_is_freed_at_once_with_its_secrets() -> None:
+    # No reference cycle through the client: its secrets stop being masked (and scanned
+    # by every scrub) when its last reference goes, not at some later garbage collection.
+    async def use() -> tuple[weakref.ref[OTAClient], weakref.ref[object]]:
+        client = make_client(_pages(30))
+        async with client:
+            [f async for f in client.iter_ota_firmware(page_size=10)]
+        return weakref.ref(client), weakref.ref(client._secrets)
+
+    gc.disable()
+    try:
+        client, secrets = anyio.run(use)
+        assert client() is None
+        assert secrets() is None
+    finally:
+        gc.enable()

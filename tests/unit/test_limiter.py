@@ -14,10 +14,12 @@ from otaclient import (
     OTAClient,
     PerActionLimiter,
     RateLimiter,
+    RedisRateLimiter,
     TokenBucket,
     Unlimited,
     ValidationError,
 )
+from otaclient._limiter import lacking
 
 from ._helpers import Recorder, make_client
 from ._virtual_time import BACKENDS, virtual_time_backend
@@ -272,6 +274,57 @@ async def test_unlimited_never_waits() -> None:
 def test_both_limiters_satisfy_the_protocol() -> None:
     assert isinstance(TokenBucket(1.0), RateLimiter)
     assert isinstance(Unlimited(), RateLimiter)
+
+
+class _RedisStandIn:
+    """Enough of a redis client to build a RedisRateLimiter that never reaches Redis."""
+
+    def register_script(self, script: str) -> object:
+        return object()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TokenBucket(1.0),
+        Unlimited,
+        PerActionLimiter,
+        lambda: RedisRateLimiter(key="k", client=_RedisStandIn()),
+    ],
+    ids=["TokenBucket", "Unlimited", "PerActionLimiter", "RedisRateLimiter"],
+)
+def test_every_limiter_offers_everything_the_protocol_names(make: Any) -> None:
+    limiter = make()
+    assert isinstance(limiter, RateLimiter)
+    assert lacking(limiter) == []
+    assert (limiter.granted, limiter.throttled) == (0, 0)
+    assert limiter.rate is None or limiter.rate > 0
+    assert limiter.current_rate == limiter.rate
+
+
+async def test_unlimited_has_no_rate_yet_counts_what_passes_and_what_is_throttled() -> None:
+    limiter = Unlimited()
+    for _ in range(3):
+        await limiter.acquire("ListOTAFirmware")
+    limiter.report_throttled()
+    assert (limiter.rate, limiter.current_rate) == (None, None)
+    assert (limiter.granted, limiter.throttled) == (3, 1)
+
+
+def test_a_per_action_limiter_reports_its_overall_limiters_rates() -> None:
+    overall = TokenBucket(4.0, recovery_seconds=1000.0, clock=lambda: 0.0)
+    limiter = PerActionLimiter({"A": 20.0}, overall=overall)
+    overall.report_throttled()
+    assert (limiter.rate, limiter.current_rate) == (4.0, 2.0)
+
+
+def test_lacking_names_the_members_a_limiter_does_not_have() -> None:
+    class OldStyle:
+        async def acquire(self, action: str | None = None) -> None: ...
+
+        def report_throttled(self, retry_after: float | None = None) -> None: ...
+
+    assert lacking(OldStyle()) == ["rate", "current_rate", "granted", "throttled"]
 
 
 # --------------------------------------------------------------------------- options

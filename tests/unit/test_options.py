@@ -59,6 +59,16 @@ def test_a_limiter_must_be_a_rate_limiter(limiter: Any) -> None:
         make_client(Recorder(), limiter=limiter)
 
 
+def test_a_limiter_without_what_callers_read_is_refused_naming_what_it_lacks() -> None:
+    class PacesOnly:
+        async def acquire(self, action: str | None = None) -> None: ...
+
+        def report_throttled(self, retry_after: float | None = None) -> None: ...
+
+    with pytest.raises(ValidationError, match="lacks rate, current_rate, granted, throttled"):
+        make_client(Recorder(), limiter=PacesOnly())
+
+
 @pytest.mark.parametrize("retry", [3, {"max_attempts": 3}, "retry"], ids=repr)
 def test_retry_must_be_a_retry_policy(retry: Any) -> None:
     with pytest.raises(ValidationError, match="retry"):

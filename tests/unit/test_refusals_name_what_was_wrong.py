@@ -17,7 +17,7 @@ from ._table_samples import minimal_arguments, sample_value
 
 def _refusals(param: Param) -> list[tuple[Any, str]]:
     """(bad value, what the message must say) for each rule ``param`` has."""
-    kind = param.kind
+    kind = param.kind.value
     if kind == "str":
         bad = [(123, "must be a string, got int")]
         if param.required:

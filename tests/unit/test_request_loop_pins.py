@@ -59,15 +59,26 @@ class Server:
 class RecordingLimiter:
     """A limiter that lets everything through and remembers what it was told."""
 
+    rate = None
+    current_rate = None
+
     def __init__(self) -> None:
         self.acquired: list[str | None] = []
-        self.throttled: list[float | None] = []
+        self.hints: list[float | None] = []
+
+    @property
+    def granted(self) -> int:
+        return len(self.acquired)
+
+    @property
+    def throttled(self) -> int:
+        return len(self.hints)
 
     async def acquire(self, action: str | None = None) -> None:
         self.acquired.append(action)
 
     def report_throttled(self, retry_after: float | None = None) -> None:
-        self.throttled.append(retry_after)
+        self.hints.append(retry_after)
 
 
 def _client(server: Server, **options: Any) -> OTAClient:
@@ -202,7 +213,7 @@ async def test_the_limiter_hears_of_throttling_with_the_hint() -> None:
     server = Server(throttled, httpx.Response(200, json=JOB))
     async with _client(server, limiter=limiter) as client:
         await _query(client)
-    assert limiter.throttled == [1.5]
+    assert limiter.hints == [1.5]
 
 
 # ------------------------------------------------------------------ what an answer means

@@ -19,7 +19,7 @@ import pytest
 from otaclient import RetryPolicy, ThrottlingError, TokenBucket, ValidationError
 from otaclient._retry import clamp_retry_hint
 
-from ._helpers import Recorder, answers, make_client, ok_body
+from ._helpers import Recorder, RecordingLimiter, answers, make_client, ok_body
 from ._virtual_time import BACKENDS, virtual_time_backend
 
 pytestmark = pytest.mark.anyio
@@ -38,17 +38,6 @@ def _throttled(status: int = 400, **headers: str) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
 
-class _RecordingLimiter:
-    def __init__(self) -> None:
-        self.reports: list[float | None] = []
-
-    async def acquire(self, action: str | None = None) -> None:
-        pass
-
-    def report_throttled(self, retry_after: float | None = None) -> None:
-        self.reports.append(retry_after)
-
-
 async def _waits(*responses: httpx.Response, **options: Any) -> tuple[list[float], Any]:
     """Call once; return the virtual times between consecutive requests, and the limiter."""
     times: list[float] = []
@@ -58,7 +47,7 @@ async def _waits(*responses: httpx.Response, **options: Any) -> tuple[list[float
         times.append(anyio.current_time())
         return respond(request)
 
-    limiter = options.pop("limiter", _RecordingLimiter())
+    limiter = options.pop("limiter", RecordingLimiter())
     options.setdefault("retry", NO_JITTER)
     async with make_client(Recorder(record), limiter=limiter, **options) as client:
         await client.list_ota_module_by_product(product_key="pk")

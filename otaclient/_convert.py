@@ -1,17 +1,16 @@
-"""From response bytes to attrs models: safe parsing, then one cattrs converter.
+"""From parsed bodies to attrs models: one cattrs converter, configured once.
 
-Both dialects of the API and its XML form reach the models through the same path:
+``_parse`` turns bytes into plain dicts and lists; this module structures those into the
+models, whichever dialect or format they came in:
 
-* ``load_body`` parses JSON (``orjson`` when installed, else the standard library) or XML
-  (``defusedxml``: DTDs, entity expansion and external entities are refused) into plain
-  dicts and lists. XML lists are repeated child elements, so a one-item list arrives as a
-  single child; the list hook below turns it back into a list.
-* ``converter`` structures those dicts into the models. Keys match whatever their case or
-  spelling of acronyms (``FirmwareId``, ``firmwareId``, ``FirmwareID``; ``IotId``, ``IoTID``):
-  they are compared with underscores removed and letters lower-cased, once per class, by a
-  hook factory rather than per-class code. List wrappers (``{"SimpleOTAJobInfo": [...]}``,
-  ``Tags.OtaTagDTO``) are unwrapped. Numeric strings become ``int``, times become aware UTC
-  ``datetime``, known enum values become enum members and unknown ones stay raw strings.
+* Keys match whatever their case or spelling of acronyms (``FirmwareId``, ``firmwareId``,
+  ``FirmwareID``; ``IotId``, ``IoTID``): they are compared with underscores removed and
+  letters lower-cased, once per class, by a hook factory rather than per-class code.
+* List wrappers (``{"SimpleOTAJobInfo": [...]}``, ``Tags.OtaTagDTO``) are unwrapped, and a
+  one-item XML list (a single child element) becomes a list again.
+* Numeric strings become ``int``, times become aware UTC ``datetime``, booleans are read
+  from ``true``/``false`` text, known enum values become enum members and unknown ones stay
+  raw strings.
 
 Anything that does not fit raises ``DecodeProblem`` naming the path that failed; the client
 turns it into a ``ResponseError`` naming the action and request id.
@@ -19,7 +18,6 @@ turns it into a ``ResponseError`` naming the action and request id.
 
 from __future__ import annotations
 
-import json
 import re
 import reprlib
 import types
@@ -27,124 +25,24 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar, Union, get_args, get_origin
-from xml.etree.ElementTree import Element, ParseError
 
 import attrs
 import cattrs
-import defusedxml
-from defusedxml.ElementTree import fromstring as _xml_fromstring
 
-from ._logging import scrub
+from ._parse import DecodeProblem
+from ._redact import scrub
 
 __all__ = [
-    "DecodeProblem",
-    "RefusedBody",
+    "configure_converter",
     "converter",
     "get_key",
-    "load_body",
+    "make_converter",
     "normalise_key",
     "structure",
+    "structure_list",
 ]
 
 T = TypeVar("T")
-
-try:  # pragma: no cover - which branch runs depends on the installed extras
-    import orjson
-
-    _json_loads: Callable[[bytes], Any] = orjson.loads
-    _JSON_ERRORS: tuple[type[BaseException], ...] = (orjson.JSONDecodeError,)
-except ImportError:  # pragma: no cover
-    _json_loads = json.loads
-    _JSON_ERRORS = (ValueError,)
-
-
-class DecodeProblem(Exception):
-    """A body, or a part of it, does not fit what the API documents."""
-
-
-class RefusedBody(DecodeProblem):
-    """A body refused as hostile (a DTD, entities, absurd nesting): asking again will not help."""
-
-
-MAX_DEPTH = 64
-"""Deepest nesting accepted in an XML body; the API's own bodies nest six or seven levels."""
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def load_body(content: bytes) -> dict[str, Any]:
-    """Parse a response body (JSON object or XML document) into a dict.
-
-    >>> load_body(b'{"RequestId": "r1", "Success": true}')
-    {'RequestId': 'r1', 'Success': True}
-    >>> load_body(b"<R><Success>true</Success><Data><Item><Id>1</Id></Item></Data></R>")
-    {'Success': 'true', 'Data': {'Item': {'Id': '1'}}}
-    """
-    head = content[:64].lstrip()
-    if not head:
-        raise DecodeProblem("empty body")
-    if head[:1] in (b"{", b"["):
-        try:
-            data = _json_loads(content)
-        except RecursionError:
-            raise RefusedBody("JSON body refused: it nests too deeply") from None
-        except _JSON_ERRORS as exc:
-            if "depth limit" in str(exc) or "recursion" in str(exc):  # orjson: 1,024 levels
-                raise RefusedBody("JSON body refused: it nests too deeply") from None
-            raise DecodeProblem(f"body is not valid JSON ({_short(exc)})") from None
-        if not isinstance(data, dict):
-            raise DecodeProblem(f"JSON body is a {type(data).__name__}, not an object")
-        return data
-    if head[:1] == b"<":
-        lowered = head.lower()
-        if lowered.startswith((b"<!doctype html", b"<html")):
-            raise DecodeProblem("body is an HTML page (a proxy or gateway error page?)")
-        return _load_xml(content)
-    raise DecodeProblem(f"body is neither JSON nor XML (starts with {head[:16]!r})")
-
-
-def _load_xml(content: bytes) -> dict[str, Any]:
-    try:
-        root = _xml_fromstring(content, forbid_dtd=True, forbid_entities=True)
-    except defusedxml.DefusedXmlException as exc:
-        raise RefusedBody(f"XML body refused: {type(exc).__name__}") from None
-    except RecursionError:
-        raise RefusedBody("XML body refused: it nests too deeply") from None
-    except (ParseError, ValueError) as exc:
-        raise DecodeProblem(f"body is not valid XML ({_short(exc)})") from None
-    value = _xml_value(root, MAX_DEPTH)
-    return value if isinstance(value, dict) else {}
-
-
-def _xml_value(element: Element, depth: int) -> Any:
-    children = list(element)
-    if not children:
-        text = element.text
-        return text.strip() if text is not None and text.strip() else None
-    if depth <= 1:
-        raise RefusedBody(f"XML body refused: it nests deeper than {MAX_DEPTH} levels")
-    out: dict[str, Any] = {}
-    for child in children:
-        tag = child.tag.rpartition("}")[2]
-        value = _xml_value(child, depth - 1)
-        if tag in out:
-            existing = out[tag]
-            if isinstance(existing, _XmlRepeat):
-                existing.append(value)
-            else:
-                out[tag] = _XmlRepeat([existing, value])
-        else:
-            out[tag] = value
-    return out
-
-
-class _XmlRepeat(list[Any]):
-    """Repeated XML siblings: a list, as JSON would have sent it."""
-
-
-def _short(exc: BaseException) -> str:
-    return str(exc)[:120]
 
 
 # --------------------------------------------------------------------------- keys
@@ -342,38 +240,42 @@ _MAX_PLANS = 32
 
 # One step of a plan: (wire key, field name, hook, field type); hook None = take a str as is.
 _Step = tuple[str, str, Callable[[Any, Any], Any] | None, Any]
+# A field by its folded name: (field name, hook, field type).
+_Field = tuple[str, Callable[[Any, Any], Any] | None, Any]
+
+
+def _plan_for(
+    keys: tuple[Any, ...], by_key: Mapping[str, _Field], fallbacks: Mapping[str, str]
+) -> list[_Step]:
+    # Which wire key fills which field, worked out once per set of keys: every item of a
+    # page has the same keys, so a page costs one plan and a dict lookup per item.
+    steps: list[_Step] = []
+    filled: set[str] = set()
+    spare: dict[str, str] = {}
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        entry = by_key.get(normalise_key(key))
+        if entry is None:
+            spare[normalise_key(key)] = key
+            continue
+        steps.append((key, *entry))
+        filled.add(entry[0])
+    for wire, field_name in fallbacks.items():
+        if field_name not in filled and wire in spare:
+            steps.append((spare[wire], *by_key[normalise_key(field_name)]))
+    return steps
 
 
 def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     hints = attrs.resolve_types(cls)
-    by_key: dict[str, tuple[str, Callable[[Any, Any], Any] | None, Any]] = {}
+    by_key: dict[str, _Field] = {}
     for field in attrs.fields(hints):
         inner = _strip_none(field.type)
         hook = None if inner is str else conv.get_structure_hook(inner)
         by_key[normalise_key(field.name)] = (field.name, hook, inner)
     fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
     name = cls.__name__
-
-    def plan_for(keys: tuple[Any, ...]) -> list[_Step]:
-        # Which wire key fills which field, worked out once per set of keys: every item of
-        # a page has the same keys, so a page costs one plan and a dict lookup per item.
-        steps: list[_Step] = []
-        filled: set[str] = set()
-        spare: dict[str, str] = {}
-        for key in keys:
-            if not isinstance(key, str):
-                continue
-            entry = by_key.get(normalise_key(key))
-            if entry is None:
-                spare[normalise_key(key)] = key
-                continue
-            steps.append((key, *entry))
-            filled.add(entry[0])
-        for wire, field_name in fallbacks.items():
-            if field_name not in filled and wire in spare:
-                steps.append((spare[wire], *by_key[normalise_key(field_name)]))
-        return steps
-
     plans: dict[tuple[Any, ...], list[_Step]] = {}
 
     def structure_attrs(value: Any, _: Any) -> Any:
@@ -382,7 +284,7 @@ def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, A
         keys = tuple(value)
         plan = plans.get(keys)
         if plan is None:
-            plan = plan_for(keys)
+            plan = _plan_for(keys, by_key, fallbacks)
             if len(plans) < _MAX_PLANS:  # odd bodies cannot grow the cache without bound
                 plans[keys] = plan
         kwargs: dict[str, Any] = {}
@@ -432,4 +334,17 @@ def structure(value: Any, cls: type[T]) -> T:
     OTATag(key='k', value='v')
     """
     result: T = converter.structure(value, cls)
+    return result
+
+
+def structure_list(value: Any, item: type[T]) -> list[T]:
+    """Structure ``value`` into a list of ``item``, unwrapping list wrappers on the way.
+
+    >>> from otaclient._models import OTATag
+    >>> structure_list({"OtaTagDTO": {"Key": "k", "Value": "v"}}, OTATag)
+    [OTATag(key='k', value='v')]
+    """
+    # The alias is built at run time from `item`, which a static type cannot name.
+    alias: Any = types.GenericAlias(list, (item,))
+    result: list[T] = converter.structure(value, alias)
     return result
