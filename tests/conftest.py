@@ -1,9 +1,24 @@
-"""Suite-wide policy: under ``CI=true`` a skipped test is a failed test.
+"""What every test gets: both async backends, an environment without credentials, CI policy.
 
-A skip means something the suite needs was missing (redis-server, the official SDK), so a
-green run would claim guarantees nobody checked. On a developer's machine a skip stays a
-skip. Each skipped test is reported as failed with its reason; a skip that no test report
-carries (a whole module skipped at collection) fails the session at the end.
+Backends. Every ``@pytest.mark.anyio`` test runs under asyncio and under trio: the one
+``anyio_backend`` fixture is parametrised here, for the whole suite. A test (or a module,
+through ``pytestmark``) changes that with markers instead of its own fixture:
+
+* ``@pytest.mark.virtual_time``: both backends on a virtual clock (``support/virtual_time.py``:
+  ``anyio.sleep(3600)`` returns at once, ``anyio.current_time()`` moves by an hour), for
+  anything about time that does no real I/O;
+* ``@pytest.mark.backends("asyncio")``: only the backends named (redis.asyncio and respx
+  work on asyncio only; a long real-time test may run once).
+
+Environment. No test sees credentials it did not set itself: every ``ALIBABA_CLOUD_*``
+variable of the machine is removed (the credential chain reads them; so do the command
+line's subprocesses).
+
+CI. Under ``CI=true`` a skipped test is a failed test. A skip means something the suite
+needs was missing (redis-server, the official SDK), so a green run would claim guarantees
+nobody checked. On a developer's machine a skip stays a skip. Each skipped test is reported
+as failed with its reason; a skip that no test report carries (a whole module skipped at
+collection) fails the session at the end.
 """
 
 from __future__ import annotations
@@ -13,6 +28,40 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from support.virtual_time import virtual_time_backend
+
+BACKENDS = ("asyncio", "trio")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "anyio_backend" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+        if "anyio_backend" in (names.split(",") if isinstance(names, str) else names):
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: choose backends with "
+                '@pytest.mark.backends("asyncio", ...), not by parametrizing anyio_backend'
+            )
+    chosen = metafunc.definition.get_closest_marker("backends")
+    metafunc.parametrize("anyio_backend", chosen.args if chosen else BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def anyio_backend(request: pytest.FixtureRequest) -> str | tuple[str, dict[str, Any]]:
+    """The backend a ``@pytest.mark.anyio`` test runs on, on a virtual clock if asked."""
+    name: str = request.param
+    if request.node.get_closest_marker("virtual_time") is not None:
+        return virtual_time_backend(name)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _no_credentials_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the credentials they set themselves."""
+    for name in list(os.environ):
+        if name.upper().startswith(("ALIBABA_CLOUD_", "ALIBABACLOUD_")):
+            monkeypatch.delenv(name)
 
 
 def _in_ci() -> bool:

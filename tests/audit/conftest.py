@@ -11,12 +11,6 @@ from otaclient import OTAClient
 from otaclient.simulator import Simulator
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Run every ``@pytest.mark.anyio`` test under asyncio and under trio."""
-    return str(request.param)
-
-
 @pytest.fixture
 def sim() -> Simulator:
     """The sample fleet (3 products, 12 packages, ~45 jobs, ~5,000 tasks), aliyun dialect."""

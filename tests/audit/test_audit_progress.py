@@ -28,7 +28,7 @@ async def test_progress_reports_pages_items_and_ends_done(
     assert last.qps_cap is None  # the client has no limiter
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # ~1.7 s of real pacing: once is enough
+@pytest.mark.backends("asyncio")  # ~1.7 s of real pacing: once is enough
 async def test_progress_shows_the_limiter_cap_and_the_measured_rate(sim: Simulator) -> None:
     seen: list[AuditProgress] = []
     async with client_of(sim, qps=60.0) as client:

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 import pytest
-from unit._virtual_time import BACKENDS, virtual_time_backend
 
 # A port nothing listens on: loopback, so a connection attempt is refused immediately.
 CLOSED_LOOPBACK = "http://127.0.0.1:9"
@@ -110,9 +109,3 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("OTACLIENT_STS_ENDPOINT", CLOSED_LOOPBACK)
     monkeypatch.setenv("OTACLIENT_ECS_METADATA_URL", CLOSED_LOOPBACK)
     return home
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    """asyncio and trio, both on a virtual clock: an hour's sleep returns at once."""
-    return virtual_time_backend(request.param)

@@ -31,7 +31,7 @@ from otaclient.simulator import (
 
 from ._helpers import CLOUD_URL, make_cloud, virtual_wall_clock
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 
 @pytest.fixture

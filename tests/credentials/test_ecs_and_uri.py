@@ -11,7 +11,7 @@ from otaclient.simulator import DEMO_ECS_ROLE, CloudStandIn
 from ._helpers import CLOUD_URL, EPOCH, Recording, make_cloud, virtual_wall_clock
 from .conftest import NetworkGuard
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 TTL = "X-aliyun-ecs-metadata-token-ttl-seconds"
 TOKEN = "X-aliyun-ecs-metadata-token"

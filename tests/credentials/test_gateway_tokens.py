@@ -29,7 +29,7 @@ from otaclient.simulator import (
 
 from ._helpers import CLOUD_URL, virtual_wall_clock
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 KEYS = Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
 TINY_FLEET = FleetSpec(

@@ -21,13 +21,7 @@ from otaclient.simulator import (
     running_server,
 )
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Real clocks here: these tests use real sockets."""
-    return str(request.param)
+pytestmark = pytest.mark.anyio  # real clocks: these tests use real sockets
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from otaclient import CachedProvider, Credentials, CredentialsError, RefreshPoli
 
 from ._helpers import FakeSource, at, cached, virtual_wall_clock
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 HOUR = 3600.0
 

@@ -20,7 +20,7 @@ from otaclient.simulator import DEMO_OIDC_PROVIDER_ARN, DEMO_ROLE_ARN
 
 from ._helpers import CLOUD_URL, make_cloud, virtual_wall_clock
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 SECRET = "S3CR3T-never-show-me"
 TOKEN = "T0K3N-never-show-me"

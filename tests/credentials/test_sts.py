@@ -30,7 +30,7 @@ from otaclient.simulator import (
 
 from ._helpers import CLOUD_URL, EPOCH, Recording, make_cloud, virtual_wall_clock
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 KEYS = Credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
 

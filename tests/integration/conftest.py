@@ -26,11 +26,6 @@ MODES = [
 ]
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(params=MODES, ids=["-".join(mode) for mode in MODES])
 def sim(request: pytest.FixtureRequest) -> Simulator:
     dialect, _, _ = request.param

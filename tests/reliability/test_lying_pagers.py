@@ -30,17 +30,11 @@ from support.lying_servers import (
     together,
     with_keys,
 )
-from unit._virtual_time import BACKENDS, virtual_time_backend
 
 from otaclient import APIError, HarvestError, OTAClient, ResponseError
 from otaclient import _harvest as harvest_module
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    return virtual_time_backend(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 
 async def _drain(iterator: AsyncIterator[Any], into: list[Any] | None = None) -> list[Any]:

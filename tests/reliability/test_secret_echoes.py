@@ -402,7 +402,7 @@ def echo_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
         server.server_close()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.backends("asyncio")
 def test_the_command_line_never_prints_an_echoed_secret(
     echo_server: tuple[str, list[dict[str, str]]], anyio_backend: str
 ) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures of the scale tests: both backends, and redis-servers on free loopback ports."""
+"""Fixtures of the scale tests: redis-servers on free loopback ports."""
 
 from __future__ import annotations
 
@@ -6,11 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from _redis_server import RedisServer
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -113,7 +113,7 @@ async def test_a_chosen_status_too_deep_to_reach_raises_before_yielding() -> Non
     assert yielded == 0
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # one backend: ~2,600 requests
+@pytest.mark.backends("asyncio")  # one backend: ~2,600 requests
 async def test_a_simulated_job_of_250000_tasks_is_harvested_whole(anyio_backend: str) -> None:
     from otaclient.simulator import (
         DEMO_ACCESS_KEY_ID,

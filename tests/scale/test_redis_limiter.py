@@ -9,12 +9,8 @@ import pytest
 
 from otaclient import RateLimiterError, RedisRateLimiter
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # redis.asyncio runs on asyncio only
+# redis.asyncio runs on asyncio only
+pytestmark = [pytest.mark.anyio, pytest.mark.backends("asyncio")]
 
 
 def _max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -77,17 +73,17 @@ async def test_a_cancelled_waiter_gives_back_its_slot(redis_url: str) -> None:
     assert waited < 0.5  # it got the returned slot, not the one after it
 
 
-async def test_unreachable_redis_is_a_clear_error(unused_tcp_port: int) -> None:
-    limiter = RedisRateLimiter(f"redis://127.0.0.1:{unused_tcp_port}/0", key="k", qps=10.0)
+async def test_unreachable_redis_is_a_clear_error(free_tcp_port: int) -> None:
+    limiter = RedisRateLimiter(f"redis://127.0.0.1:{free_tcp_port}/0", key="k", qps=10.0)
     with pytest.raises(RateLimiterError, match="cannot reach Redis"):
         await limiter.acquire()
 
 
 async def test_unreachable_redis_falls_back_when_asked(
-    unused_tcp_port: int, caplog: pytest.LogCaptureFixture
+    free_tcp_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     limiter = RedisRateLimiter(
-        f"redis://127.0.0.1:{unused_tcp_port}/0", key="k", qps=10.0, fallback_share=0.5
+        f"redis://127.0.0.1:{free_tcp_port}/0", key="k", qps=10.0, fallback_share=0.5
     )
     await limiter.acquire()
     await limiter.acquire()

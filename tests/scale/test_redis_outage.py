@@ -22,17 +22,13 @@ from _redis_server import RedisServer
 
 from otaclient import RateLimiterError, RedisRateLimiter, ValidationError
 
-pytestmark = pytest.mark.anyio
+# redis.asyncio runs on asyncio only (one test checks what the limiter says under trio).
+pytestmark = [pytest.mark.anyio, pytest.mark.backends("asyncio")]
 
 # Small timeouts keep the tests short; the defaults are tested once, on the first test.
 FAST = {"connect_timeout": 0.2, "command_timeout": 0.2, "probe_interval": 0.2}
 # How late a bounded wait may come back on a loaded 2-core machine.
 LATE = 2.5
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # redis.asyncio runs on asyncio only
 
 
 def _most_in_any_window(times: list[float], width: float = 1.0) -> int:
@@ -331,7 +327,7 @@ async def test_an_idle_participant_expires_after_participant_ttl(redis_url: str)
 # --------------------------------------------------------------------------- trio
 
 
-@pytest.mark.parametrize("anyio_backend", ["trio"])
+@pytest.mark.backends("trio")
 async def test_under_trio_the_limiter_says_it_needs_asyncio(redis_url: str) -> None:
     limiter = RedisRateLimiter(redis_url, key="trio", qps=10.0, fallback_share=0.5)
     with pytest.raises(RateLimiterError, match=r"asyncio only.*trio"):

@@ -17,16 +17,11 @@ import pytest
 
 from otaclient.simulator import FleetSpec, Simulator, SimulatorConfig, running_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.backends("asyncio")]  # redis.asyncio
 
 WORKER = str(Path(__file__).with_name("_worker.py"))
 QPS = 10
 PAGES = 33  # 3 jobs x 10 pages of 20 tasks, and page 1 read again to close each harvest
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def _simulator() -> Simulator:

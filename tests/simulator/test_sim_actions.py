@@ -11,7 +11,8 @@ from simhelpers import FakeClock, SimClient, in_process, make_app
 from otaclient.simulator import Simulator
 from otaclient.simulator.model import Firmware, Job, Product
 
-pytestmark = pytest.mark.anyio
+# State semantics do not depend on the event loop; concurrency tests cover both.
+pytestmark = [pytest.mark.anyio, pytest.mark.backends("asyncio")]
 
 
 class Harness:
@@ -68,12 +69,6 @@ async def h() -> AsyncIterator[Harness]:
     app = make_app(clock, qps=None)
     async with in_process(app) as http:
         yield Harness(app, SimClient(http, clock=clock), clock)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    # State semantics do not depend on the event loop; concurrency tests cover both.
-    return "asyncio"
 
 
 # ----------------------------------------------------------------- core read actions

@@ -83,7 +83,7 @@ async def test_state_is_shared_between_http_and_the_app_object() -> None:
     assert app.stats.per_action["ListOTAFirmware"] == 1
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.backends("asyncio")
 @pytest.mark.anyio
 async def test_serve_runs_in_the_current_asyncio_loop(anyio_backend: str) -> None:
     started = anyio.Event()

@@ -171,7 +171,7 @@ async def test_a_request_timeout_that_is_not_a_positive_number_is_refused(bad: o
             pass
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.backends("asyncio")
 async def test_the_listening_socket_makes_asyncio_set_tcp_nodelay_on_accepted_ones(
     anyio_backend: str,
 ) -> None:

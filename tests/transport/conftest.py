@@ -1,9 +1,9 @@
-"""Fixtures of the transport tests: both backends, a test CA, and transports to test.
+"""Fixtures of the transport tests: a test CA, and transports to test.
 
-Every test here runs under asyncio and under trio, against ``_loopback.LoopbackServer`` on
-127.0.0.1 in the test's own loop. Certificates come from a ``trustme`` CA made once per
-session: ``server_tls`` serves with a certificate for 127.0.0.1 and ``client_tls`` is the
-one context that trusts it.
+Every test here runs under asyncio and under trio (the suite's ``anyio_backend``), against
+``_loopback.LoopbackServer`` on 127.0.0.1 in the test's own loop. Certificates come from a
+``trustme`` CA made once per session: ``server_tls`` serves with a certificate for 127.0.0.1
+and ``client_tls`` is the one context that trusts it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ import trustme
 
 from otaclient._constants import KEEPALIVE_EXPIRY
 from otaclient._transport import DefaultTransport
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="session")

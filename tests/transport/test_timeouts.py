@@ -15,7 +15,7 @@ from .conftest import LIMITS
 pytestmark = pytest.mark.anyio
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.backends("asyncio")
 async def test_the_phases_become_aiohttps_timeouts(anyio_backend: str) -> None:
     transport = _AiohttpTransport(LIMITS, shared_tls_context())
     try:

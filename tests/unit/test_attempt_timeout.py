@@ -26,17 +26,11 @@ from otaclient import (
 )
 
 from ._helpers import Recorder, make_client, ok_body
-from ._virtual_time import BACKENDS, virtual_time_backend
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 MODULES = ok_body(Data=[])
 GUARD = 1000.0  # virtual seconds: a call that hangs fails the test instead of the suite
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    return virtual_time_backend(request.param)
 
 
 async def _one_byte_a_second() -> AsyncIterator[bytes]:

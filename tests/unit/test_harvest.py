@@ -18,16 +18,10 @@ import pytest
 from otaclient import APIError, HarvestProgress, OTAClient, OTAError, RetryPolicy, ValidationError
 
 from ._helpers import make_client, query_of
-from ._virtual_time import BACKENDS, virtual_time_backend
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 Latency = Callable[[int], float]
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    return virtual_time_backend(request.param)
 
 
 class PagedServer:
@@ -278,13 +272,6 @@ async def test_leaving_the_client_block_stops_an_abandoned_harvest(
     assert not recwarn.list
 
 
-@pytest.mark.parametrize(
-    "anyio_backend",
-    [
-        pytest.param(virtual_time_backend("asyncio"), id="asyncio"),
-        pytest.param(virtual_time_backend("trio"), id="trio"),
-    ],
-)
 async def test_stopping_a_harvest_while_its_producer_waits_leaves_the_client_working() -> None:
     server = PagedServer(500, latency=0.2)
     async with make_client(server, pages_ahead=2) as client:

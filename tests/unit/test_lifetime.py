@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import Any
 
 import anyio
 import httpx
@@ -17,14 +16,8 @@ import pytest
 from otaclient import OTAClient, OTAError, OutcomeUnknownError
 
 from ._helpers import Recorder, empty_page, make_client, ok_body
-from ._virtual_time import BACKENDS, virtual_time_backend
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    return virtual_time_backend(request.param)
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 
 def _pages(total: int, size: int = 10) -> Recorder:

@@ -22,20 +22,14 @@ from otaclient import (
 from otaclient._limiter import lacking
 
 from ._helpers import Recorder, make_client
-from ._virtual_time import BACKENDS, virtual_time_backend
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 # Grant times are compared with this much slack: the bucket may space grants a hair over
 # 1/rate (it adds a microsecond so float sums never squeeze rate + 1 grants into a second).
 SLACK = 1e-3
 SPACING = 1.005  # grants are 1/rate apart plus the bucket's 0.5% safety margin
 EPSILON = 1e-9
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    return virtual_time_backend(request.param)
 
 
 async def _grant_times(bucket: TokenBucket, count: int) -> list[float]:

@@ -26,17 +26,11 @@ from otaclient import (
 from otaclient._retry import is_transient_code
 
 from ._helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ENDPOINT, query_of
-from ._virtual_time import BACKENDS, virtual_time_backend
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 JOB = {"RequestId": "req-ok", "Success": True, "Data": {"JobId": "job-1"}}
 THROTTLED = {"RequestId": "req-t", "Code": "Throttling.User", "Message": "flow control"}
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    return virtual_time_backend(request.param)
 
 
 class Server:

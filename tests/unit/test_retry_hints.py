@@ -20,17 +20,11 @@ from otaclient import RetryPolicy, ThrottlingError, TokenBucket, ValidationError
 from otaclient._retry import clamp_retry_hint
 
 from ._helpers import Recorder, RecordingLimiter, answers, make_client, ok_body
-from ._virtual_time import BACKENDS, virtual_time_backend
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 OK = httpx.Response(200, json=ok_body(Data=[]))
 NO_JITTER = RetryPolicy(max_attempts=3, backoff_base=0.0)
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    return virtual_time_backend(request.param)
 
 
 def _throttled(status: int = 400, **headers: str) -> httpx.Response:

@@ -9,12 +9,8 @@ from otaclient import OTAClient
 
 from ._helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ENDPOINT, query_of, signature_verifies
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # respx patches httpx's asyncio-side transports
+# respx patches httpx's asyncio-side transports
+pytestmark = [pytest.mark.anyio, pytest.mark.backends("asyncio")]
 
 
 def _client() -> OTAClient:

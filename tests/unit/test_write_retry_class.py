@@ -21,9 +21,9 @@ from otaclient._params import snake_case
 
 from ._helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ENDPOINT
 from ._table_samples import minimal_arguments
-from ._virtual_time import BACKENDS, virtual_time_backend
 
-pytestmark = pytest.mark.anyio
+# Virtual time: a retry's backoff returns at once, whatever the policy's floor becomes.
+pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
 _READ_VERBS = ("List", "Query", "Generate")
 _WRITE_VERBS = ("Create", "Update", "Modify", "Delete", "Cancel", "Confirm", "Reupgrade")
@@ -36,12 +36,6 @@ SUCCESS = {
     "Success": True,
     "Data": {"JobId": "job-1", "FirmwareId": "fw-1", "UtcCreate": "2024-11-20T08:50:00.239Z"},
 }
-
-
-@pytest.fixture(params=BACKENDS)
-def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
-    # Virtual time: a retry's backoff returns at once, whatever the policy's floor becomes.
-    return virtual_time_backend(request.param)
 
 
 class _CutStream(httpx.AsyncByteStream):

@@ -1,7 +1,11 @@
 """Virtual time for both backends, so time-dependent tests run instantly.
 
 trio has ``MockClock(autojump_threshold=0)``; ``VirtualTimeEventLoop`` is its asyncio twin:
-an event loop whose clock jumps to the next timer whenever every task is blocked.
+an event loop whose clock jumps to the next timer whenever every task is blocked. Both make
+``anyio.sleep(5)`` return at once while ``anyio.current_time()`` moves by 5 seconds.
+
+A test module opts in with ``pytest.mark.virtual_time`` (``tests/conftest.py`` then gives
+``anyio_backend`` the value :func:`virtual_time_backend` makes).
 """
 
 from __future__ import annotations
