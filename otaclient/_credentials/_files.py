@@ -154,6 +154,40 @@ def _build(fields: _Fields, make: Callable[[], CredentialsProvider]) -> Credenti
         raise fields.error(str(exc)) from None
 
 
+_CLI_ROLE_FIELDS = ("ram_role_arn", "ram_session_name", "expired_seconds")
+"""The aliyun CLI's names for a role's ARN, session name and lifetime."""
+_INI_ROLE_FIELDS = ("role_arn", "role_session_name", "role_session_expiration")
+"""credentials.ini's names for the same three."""
+
+
+def _ram_role(
+    fields: _Fields,
+    source: CredentialsProvider,
+    options: BuildOptions,
+    provider_name: str,
+    names: tuple[str, str, str],
+) -> CredentialsProvider:
+    # The two file formats spell three of a role's fields differently; the rest is shared.
+    arn, session, lifetime = names
+    return _build(
+        fields,
+        lambda: RamRoleArnProvider(
+            role_arn=fields.required(arn),
+            source=source,
+            role_session_name=fields.text(session, required=False),
+            duration_seconds=fields.duration(lifetime),
+            policy=fields.text("policy", required=False),
+            external_id=fields.text("external_id", required=False),
+            sts_endpoint=options.sts_endpoint,
+            configured_endpoint=fields.text("sts_endpoint", required=False),
+            sts_region=fields.text("sts_region", required=False),
+            vpc=fields.boolean("enable_vpc"),
+            name=provider_name,
+            **options.common(),
+        ),
+    )
+
+
 # ---------------------------------------------------------------- ~/.aliyun/config.json
 
 
@@ -232,23 +266,7 @@ def _cli_profile(
             if len(seen) > _MAX_CHAIN:
                 raise fields.error(f"more than {_MAX_CHAIN} source_profile hops")
             source = _cli_profile(config, parent, path, options, seen)
-        return _build(
-            fields,
-            lambda: RamRoleArnProvider(
-                role_arn=fields.required("ram_role_arn"),
-                source=source,
-                role_session_name=fields.text("ram_session_name", required=False),
-                duration_seconds=fields.duration("expired_seconds"),
-                policy=fields.text("policy", required=False),
-                external_id=fields.text("external_id", required=False),
-                sts_endpoint=options.sts_endpoint,
-                configured_endpoint=fields.text("sts_endpoint", required=False),
-                sts_region=fields.text("sts_region", required=False),
-                vpc=fields.boolean("enable_vpc"),
-                name=provider_name,
-                **common,
-            ),
-        )
+        return _ram_role(fields, source, options, provider_name, _CLI_ROLE_FIELDS)
     if mode == "EcsRamRole":
         return _build(
             fields,
@@ -337,23 +355,7 @@ def ini_profile_provider(
             fields.text("security_token", required=False),
             provider_name=f"credentials.ini [{section}] (keys)",
         )
-        return _build(
-            fields,
-            lambda: RamRoleArnProvider(
-                role_arn=fields.required("role_arn"),
-                source=source,
-                role_session_name=fields.text("role_session_name", required=False),
-                duration_seconds=fields.duration("role_session_expiration"),
-                policy=fields.text("policy", required=False),
-                external_id=fields.text("external_id", required=False),
-                sts_endpoint=options.sts_endpoint,
-                configured_endpoint=fields.text("sts_endpoint", required=False),
-                sts_region=fields.text("sts_region", required=False),
-                vpc=fields.boolean("enable_vpc"),
-                name=provider_name,
-                **common,
-            ),
-        )
+        return _ram_role(fields, source, options, provider_name, _INI_ROLE_FIELDS)
     if kind == "ecs_ram_role":
         return _build(
             fields,
