@@ -78,6 +78,13 @@ def test_every_test_has_a_deadline() -> None:
     assert ini["timeout_method"] == "thread"
 
 
+def test_the_mutation_session_mutates_modules_that_exist() -> None:
+    # A renamed module left in the list is silently not mutated: its guarantees go unchecked.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    missing = [path for path in config["only_mutate"] if not (ROOT / path).is_file()]
+    assert config["only_mutate"] and missing == []
+
+
 # ------------------------------------------------------------------ the skip policy
 
 _TESTS = """
