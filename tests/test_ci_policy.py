@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -106,6 +107,7 @@ def _pytest_with_policy(
     tmp_path: Path, tests: str, ci: str | None
 ) -> subprocess.CompletedProcess[str]:
     (tmp_path / "conftest.py").write_text(CONFTEST.read_text())
+    shutil.copytree(CONFTEST.with_name("support"), tmp_path / "support")  # the conftest imports it
     (tmp_path / "test_sample.py").write_text(tests)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
