@@ -51,7 +51,7 @@ def mutation(session: nox.Session) -> None:
     Starts afresh (mutants/ is rebuilt) and ends with the survivors report that
     tests/MUTATION.md is made from. ``nox -s mutation -- --max-children 1`` on a busy box.
     """
-    session.install("-e", ".[test,fast,mutation]")
+    session.install("-e", ".[test,fast,redis,mutation]")
     shutil.rmtree("mutants", ignore_errors=True)
     args = session.posargs or ["--max-children", "2"]
     # mutmut's progress line redraws itself thousands of times: keep it out of the log.
