@@ -1,0 +1,173 @@
+"""What every write command shares: plan the calls, show or confirm them, send each once.
+
+A write command builds a ``Plan``: the calls it would make (action and keyword arguments,
+checked by the operation table exactly as the client checks them), a one-line summary for
+the confirmation prompt, and the command that tells whether an ambiguous call took effect.
+Then ``--dry-run`` prints each call as one JSON line (``{"action": ..., "parameters":
+{wire name: value}}``) and sends no write; otherwise the operator confirms (unless
+``--yes``) and the calls go out in order, each once: after an ambiguous failure
+(``OutcomeUnknownError``) nothing more is sent and the error names the command to check
+with. Reads a plan needs (the tasks to re-upgrade) are made in dry runs too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+import click
+
+from .. import OTAError, OutcomeUnknownError
+from ..operations import OPERATIONS
+from .connect import Session, open_session
+from .failures import CliFailure, describe, run_async
+from .options import Connection
+
+__all__ = ["Call", "Plan", "carry_out", "in_batches", "write_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Call:
+    """One write: the API action and its keyword arguments (snake_case, as the client takes)."""
+
+    action: str
+    arguments: Mapping[str, Any]
+
+    def parameters(self, iot_instance_id: str | None) -> dict[str, str]:
+        """The wire parameters the client sends (``ValidationError`` when it would refuse)."""
+        values = {**self.arguments, "iot_instance_id": iot_instance_id}
+        return OPERATIONS[self.action].encode(values)
+
+    async def send(self, session: Session) -> Any:
+        """Make the call through the client's typed method (never retried if ambiguous)."""
+        method = getattr(session.client, OPERATIONS[self.action].name)
+        return await method(**self.arguments)
+
+
+@attrs.frozen
+class Plan:
+    """The writes of one command, what the prompt says, and how to check an unknown outcome.
+
+    ``check_with`` is a command line (``otaclient tasks list --job-id J``); ``nothing``
+    is printed on stderr when there is nothing to do (the command then exits 0).
+    """
+
+    calls: Sequence[Call]
+    summary: str
+    check_with: str
+    nothing: str = "nothing to do"
+
+
+def write_options(func: F) -> F:
+    """Add ``--yes`` and ``--dry-run`` to a write command."""
+    func = click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Print the calls it would make (one JSON line each: action and parameters) "
+        "and send no write.",
+    )(func)
+    return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)
+
+
+def in_batches(items: Sequence[T], size: int) -> list[list[T]]:
+    """``items`` in lists of at most ``size``, in order."""
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def carry_out(
+    conn: Connection,
+    plan: Plan | Callable[[Session], Awaitable[Plan]],
+    *,
+    yes: bool,
+    dry_run: bool,
+) -> list[Any] | None:
+    """Run ``plan`` (built from reads when it is a function of the session).
+
+    Returns the calls' results in order; ``None`` for a dry run or an empty plan.
+    """
+    if isinstance(plan, Plan) and dry_run:
+        # Nothing to read: no session, no credentials needed to see the calls.
+        _print_dry_run(plan, conn)
+        return None
+
+    async def main() -> list[Any] | None:
+        async with open_session(conn) as session:
+            chosen = plan if isinstance(plan, Plan) else await plan(session)
+            if not chosen.calls:
+                click.echo(chosen.nothing, err=True)
+                return None
+            if dry_run:
+                _print_dry_run(chosen, conn)
+                return None
+            _check(chosen, conn)
+            if not yes:
+                _confirm(chosen, conn, session)
+            return await _send(chosen, session)
+
+    return run_async(main)
+
+
+def _check(plan: Plan, conn: Connection) -> list[dict[str, str]]:
+    try:
+        return [call.parameters(conn.iot_instance_id) for call in plan.calls]
+    except OTAError as exc:
+        raise describe(exc) from None
+
+
+def _print_dry_run(plan: Plan, conn: Connection) -> None:
+    for call, parameters in zip(plan.calls, _check(plan, conn), strict=True):
+        click.echo(json.dumps({"action": call.action, "parameters": parameters}))
+    count = len(plan.calls)
+    click.echo(f"dry run: {count} call{'s' if count != 1 else ''} shown, none sent", err=True)
+
+
+def _confirm(plan: Plan, conn: Connection, session: Session) -> None:
+    where = "the built-in simulator" if conn.demo else session.endpoint
+    try:
+        agreed = click.confirm(f"{plan.summary} on {where}?", err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, EOFError):
+            raise CliFailure(
+                "no answer to the confirmation prompt (stdin is closed or not a terminal); "
+                "pass --yes to go ahead without asking"
+            ) from None
+        raise
+    if not agreed:
+        raise CliFailure("not confirmed; nothing was sent")
+
+
+async def _send(plan: Plan, session: Session) -> list[Any]:
+    results: list[Any] = []
+    total = len(plan.calls)
+    for call in plan.calls:
+        try:
+            results.append(await call.send(session))
+        except OutcomeUnknownError as exc:
+            # The library's hint names a Python method; an operator needs a command.
+            text = str(exc).removesuffix(exc.how_to_check).rstrip()
+            raise CliFailure(
+                f"{_progress(results, total)}{text} Check with: {plan.check_with}"
+                f"{_unsent(results, total)}"
+            ) from None
+        except OTAError as exc:
+            if not results:
+                raise
+            failure = describe(exc, session.endpoint)
+            raise CliFailure(
+                f"{_progress(results, total)}{failure.format_message()}{_unsent(results, total)}"
+            ) from None
+    return results
+
+
+def _progress(done: Sequence[Any], total: int) -> str:
+    return f"{len(done)} of {total} calls done; then " if total > 1 else ""
+
+
+def _unsent(done: Sequence[Any], total: int) -> str:
+    rest = total - len(done) - 1
+    return f" ({rest} more not sent)" if rest > 0 else ""
