@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
@@ -35,6 +35,8 @@ __all__ = [
     "Firmware",
     "FirmwareDetail",
     "FirmwareFile",
+    "FirmwareStatus",
+    "FirmwareType",
     "GroupType",
     "JobStatus",
     "JobType",
@@ -138,6 +140,29 @@ class TaskStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELED = "CANCELED"
+
+
+class FirmwareStatus(IntEnum):
+    """What ``Firmware.status`` means (the field stays the wire's ``int``).
+
+    >>> FirmwareStatus(1).name
+    'VERIFIED'
+    """
+
+    NOT_REQUIRED = -1
+    """No verification required (QueryOTAFirmware only)."""
+    UNVERIFIED = 0
+    VERIFIED = 1
+    VERIFYING = 2
+    VERIFY_FAILED = 3
+
+
+class FirmwareType(IntEnum):
+    """What ``Firmware.type`` means (the field stays the wire's ``int``)."""
+
+    FULL = 0
+    DELTA = 1
+    """A differential package, from ``src_version`` only."""
 
 
 class DownloadProtocol(StrEnum):

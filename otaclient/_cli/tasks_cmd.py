@@ -91,8 +91,9 @@ def tasks_list(conn: Connection, job_id: str, status: str | None, output: Path |
     show_items(
         conn,
         output,
-        TASK_COLUMNS,
-        "Device tasks",
+        # One batch: its ID would fill a column with the same 26 characters on every row.
+        tuple(column for column in TASK_COLUMNS if column != "job_id"),
+        f"Device tasks of job {job_id}",
         lambda s: s.client.iter_ota_task_by_job(
             job_id=job_id, task_status=status.upper() if status else None
         ),
