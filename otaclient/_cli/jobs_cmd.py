@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -240,9 +240,9 @@ def _create(
         check_with=f"otaclient jobs list --firmware-id {arguments['firmware_id']} "
         "(the batch may exist: check before creating it again)",
     )
-    results = carry_out(conn, plan, yes=yes, dry_run=dry_run)
-    if results:
-        _print_created(conn, results[0])
+    carry_out(
+        conn, plan, yes=yes, dry_run=dry_run, done=lambda made: _print_created(conn, made[0][1])
+    )
 
 
 def _print_created(conn: Connection, created: CreatedJob) -> None:
@@ -451,5 +451,8 @@ def jobs_cancel(
         summary=f"Cancel {' and '.join(parts)} of batch {job_id}",
         check_with=f"otaclient jobs show {job_id}; otaclient tasks list --job-id {job_id}",
     )
-    if carry_out(conn, plan, yes=yes, dry_run=dry_run):
+
+    def done(made: Sequence[tuple[Call, Any]]) -> None:
         click.echo(f"canceled {' and '.join(parts)} of batch {job_id}")
+
+    carry_out(conn, plan, yes=yes, dry_run=dry_run, done=done)

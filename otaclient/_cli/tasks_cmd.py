@@ -15,7 +15,7 @@ from ..operations import OPERATIONS
 from .connect import Session
 from .listing import output_option, show_items
 from .options import Connection, connection_options
-from .writes import Call, Plan, carry_out, in_batches, write_options
+from .writes import Call, Done, Plan, carry_out, in_batches, write_options
 
 __all__ = ["tasks"]
 
@@ -118,13 +118,27 @@ async def _task_ids(session: Session, job_id: str, statuses: Sequence[str]) -> l
     return list(found)
 
 
-def _report(conn: Connection, where: str, key: str, done: str, task_ids: list[str]) -> None:
-    """``N tasks of job J queued again``, or a JSON object ``{"queued": N, "task_ids": ...}``."""
-    if conn.output_format in ("json", "jsonl"):
-        click.echo(json.dumps({key: len(task_ids), "task_ids": task_ids}))
-    else:
-        plural = "s" if len(task_ids) != 1 else ""
-        click.echo(f"{len(task_ids)} task{plural} of {where} {done}")
+def _reporter(conn: Connection, where: str, key: str, verb: str) -> Done:
+    """Print ``N tasks of job J queued again`` (json: ``{"queued": N, "task_ids": [...]}``),
+    counting only the task IDs of calls the service accepted."""
+
+    def report(made: Sequence[tuple[Call, Any]]) -> None:
+        task_ids = [task_id for call, _ in made for task_id in call.arguments["task_ids"]]
+        if conn.output_format in ("json", "jsonl"):
+            click.echo(json.dumps({key: len(task_ids), "task_ids": task_ids}))
+        else:
+            plural = "s" if len(task_ids) != 1 else ""
+            click.echo(f"{len(task_ids)} task{plural} of {where} {verb}")
+
+    return report
+
+
+_keep_going = click.option(
+    "--keep-going",
+    is_flag=True,
+    help="When the service refuses one call (e.g. a device is busy with another task), "
+    "send the others anyway and report the refusals at the end.",
+)
 
 
 @tasks.command("reupgrade")
@@ -137,9 +151,15 @@ def _report(conn: Connection, where: str, key: str, done: str, task_ids: list[st
     type=_REUPGRADABLE,
     help="Re-upgrade the tasks in this status (repeatable; default: failed).",
 )
+@_keep_going
 @write_options
 def tasks_reupgrade(
-    conn: Connection, job_id: str, statuses: tuple[str, ...], yes: bool, dry_run: bool
+    conn: Connection,
+    job_id: str,
+    statuses: tuple[str, ...],
+    keep_going: bool,
+    yes: bool,
+    dry_run: bool,
 ) -> None:
     """Upgrade a batch's failed (or canceled) tasks again (ReupgradeOTATask).
 
@@ -149,10 +169,9 @@ def tasks_reupgrade(
     same command again re-upgrades only the tasks still in those statuses.
     """
     wanted = list(dict.fromkeys(status.upper() for status in statuses)) or ["FAILED"]
-    queued: list[str] = []
 
     async def plan(session: Session) -> Plan:
-        queued[:] = await _task_ids(session, job_id, wanted)
+        queued = await _task_ids(session, job_id, wanted)
         return Plan(
             [
                 Call("ReupgradeOTATask", {"job_id": job_id, "task_ids": batch})
@@ -164,8 +183,8 @@ def tasks_reupgrade(
             nothing=f"no {' or '.join(wanted)} tasks in job {job_id}: nothing to re-upgrade",
         )
 
-    if carry_out(conn, plan, yes=yes, dry_run=dry_run):
-        _report(conn, f"job {job_id}", "queued", "queued again", queued)
+    report = _reporter(conn, f"job {job_id}", "queued", "queued again")
+    carry_out(conn, plan, yes=yes, dry_run=dry_run, done=report, keep_going=keep_going)
 
 
 @tasks.command("confirm")
@@ -174,9 +193,15 @@ def tasks_reupgrade(
 @click.option(
     "--task-id", "task_ids", multiple=True, metavar="ID", help="Confirm this task (repeatable)."
 )
+@_keep_going
 @write_options
 def tasks_confirm(
-    conn: Connection, job_id: str | None, task_ids: tuple[str, ...], yes: bool, dry_run: bool
+    conn: Connection,
+    job_id: str | None,
+    task_ids: tuple[str, ...],
+    keep_going: bool,
+    yes: bool,
+    dry_run: bool,
 ) -> None:
     """Confirm tasks waiting in CONFIRM, so the devices upgrade (ConfirmOTATask).
 
@@ -186,7 +211,6 @@ def tasks_confirm(
     """
     if bool(job_id) == bool(task_ids):
         raise click.UsageError("give --job-id or --task-id, not both")
-    confirmed: list[str] = list(dict.fromkeys(task_ids))
     where = f"job {job_id}" if job_id else "the given tasks"
 
     def plan_of(ids: list[str]) -> Plan:
@@ -204,8 +228,13 @@ def tasks_confirm(
 
     async def listed(session: Session) -> Plan:
         assert job_id is not None
-        confirmed[:] = await _task_ids(session, job_id, ["CONFIRM"])
-        return plan_of(confirmed)
+        return plan_of(await _task_ids(session, job_id, ["CONFIRM"]))
 
-    if carry_out(conn, listed if job_id else plan_of(confirmed), yes=yes, dry_run=dry_run):
-        _report(conn, where, "confirmed", "confirmed", confirmed)
+    carry_out(
+        conn,
+        listed if job_id else plan_of(list(dict.fromkeys(task_ids))),
+        yes=yes,
+        dry_run=dry_run,
+        done=_reporter(conn, where, "confirmed", "confirmed"),
+        keep_going=keep_going,
+    )

@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 import attrs
 import click
 
-from .. import OTAError, OutcomeUnknownError
+from .. import APIError, OTAError, OutcomeUnknownError, ThrottlingError
 from ..operations import OPERATIONS
 from .connect import Session, open_session
 from .failures import CliFailure, describe, run_async
 from .options import Connection
 
-__all__ = ["Call", "Plan", "carry_out", "in_batches", "write_options"]
+__all__ = ["Call", "Done", "Plan", "carry_out", "in_batches", "write_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -79,37 +79,52 @@ def in_batches(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[start : start + size]) for start in range(0, len(items), size)]
 
 
+Done = Callable[[Sequence[tuple[Call, Any]]], None]
+"""What a command prints once its calls are made: the accepted calls and their results."""
+
+
 def carry_out(
     conn: Connection,
     plan: Plan | Callable[[Session], Awaitable[Plan]],
     *,
     yes: bool,
     dry_run: bool,
-) -> list[Any] | None:
-    """Run ``plan`` (built from reads when it is a function of the session).
+    done: Done,
+    keep_going: bool = False,
+) -> None:
+    """Run ``plan`` (built from reads when it is a function of the session), then call
+    ``done`` with the calls the service accepted (not for a dry run or an empty plan).
 
-    Returns the calls' results in order; ``None`` for a dry run or an empty plan.
+    ``keep_going``: a call the service refused (it answered: nothing was done) does not
+    stop the calls after it; the refusals are reported once ``done`` has printed.
     """
     if isinstance(plan, Plan) and dry_run:
         # Nothing to read: no session, no credentials needed to see the calls.
         _print_dry_run(plan, conn)
-        return None
+        return
 
-    async def main() -> list[Any] | None:
+    async def main() -> list[str]:
         async with open_session(conn) as session:
             chosen = plan if isinstance(plan, Plan) else await plan(session)
             if not chosen.calls:
                 click.echo(chosen.nothing, err=True)
-                return None
+                return []
             if dry_run:
                 _print_dry_run(chosen, conn)
-                return None
+                return []
             _check(chosen, conn)
             if not yes:
                 _confirm(chosen, conn, session)
-            return await _send(chosen, session)
+            accepted, refused = await _send(chosen, session, keep_going=keep_going)
+            if accepted:
+                done(accepted)
+            return refused
 
-    return run_async(main)
+    refused = run_async(main)
+    if refused:
+        raise CliFailure(
+            f"{len(refused)} call{'s' if len(refused) > 1 else ''} refused; the first: {refused[0]}"
+        )
 
 
 def _check(plan: Plan, conn: Connection) -> list[dict[str, str]]:
@@ -141,33 +156,40 @@ def _confirm(plan: Plan, conn: Connection, session: Session) -> None:
         raise CliFailure("not confirmed; nothing was sent")
 
 
-async def _send(plan: Plan, session: Session) -> list[Any]:
-    results: list[Any] = []
+async def _send(
+    plan: Plan, session: Session, *, keep_going: bool
+) -> tuple[list[tuple[Call, Any]], list[str]]:
+    accepted: list[tuple[Call, Any]] = []
+    refused: list[str] = []
     total = len(plan.calls)
-    for call in plan.calls:
+    for index, call in enumerate(plan.calls):
         try:
-            results.append(await call.send(session))
+            accepted.append((call, await call.send(session)))
         except OutcomeUnknownError as exc:
             # The library's hint names a Python method; an operator needs a command.
             text = str(exc).removesuffix(exc.how_to_check).rstrip()
             raise CliFailure(
-                f"{_progress(results, total)}{text} Check with: {plan.check_with}"
-                f"{_unsent(results, total)}"
+                f"{_progress(index, total)}{text} Check with: {plan.check_with}"
+                f"{_unsent(index, total)}"
             ) from None
-        except OTAError as exc:
-            if not results:
+        except APIError as exc:
+            failure = describe(exc, session.endpoint).format_message()
+            if keep_going and not isinstance(exc, ThrottlingError):
+                refused.append(failure)
+                continue
+            if total == 1:
                 raise
-            failure = describe(exc, session.endpoint)
+            hint = " (--keep-going sends the others)" if not keep_going else ""
             raise CliFailure(
-                f"{_progress(results, total)}{failure.format_message()}{_unsent(results, total)}"
+                f"{_progress(index, total)}{failure}{_unsent(index, total)}{hint}"
             ) from None
-    return results
+    return accepted, refused
 
 
-def _progress(done: Sequence[Any], total: int) -> str:
-    return f"{len(done)} of {total} calls done; then " if total > 1 else ""
+def _progress(index: int, total: int) -> str:
+    return f"{index} of {total} calls done; then " if total > 1 else ""
 
 
-def _unsent(done: Sequence[Any], total: int) -> str:
-    rest = total - len(done) - 1
+def _unsent(index: int, total: int) -> str:
+    rest = total - index - 1
     return f" ({rest} more not sent)" if rest > 0 else ""

@@ -339,3 +339,62 @@ def test_create_after_an_ambiguous_answer_is_not_retried_and_names_the_check_com
     assert len(sim.fleet.jobs) == jobs_before + 1, "the lost answer's batch exists"
     assert f"Check with: otaclient jobs list --firmware-id {package.firmware_id}" in line
     assert "list_ota_job_by_firmware" not in line
+
+
+def _busy(sim: Simulator, job: Job, task_id: str) -> bool:
+    """Whether the device of ``task_id`` has an unfinished task in another batch."""
+    found = sim.fleet.locate_task(task_id)
+    assert found is not None
+    product = sim.fleet.products[job.product_index]
+    device = job.tasks.devices[found[1]]
+    return sim.fleet.busy_owner(product, device, job.module_key) is not None
+
+
+def _busy_and_free_batches(fresh: Served) -> tuple[Job, list[list[str]], list[bool]]:
+    """A job whose failed tasks, in the batches the command sends, include a batch the
+    service refuses (a device busy with another task) and batches it accepts."""
+    sim = fresh.sim
+    for job in sim.fleet.jobs:
+        failed = job.tasks.rows_with_status(_CODES[FAILED])
+        if job.status == "CANCELED" or len(failed) <= 20 or _free(sim, job, FAILED):
+            continue
+        dry = run("tasks", "reupgrade", "--job-id", job.job_id, "--dry-run", env=fresh.env)
+        batches = [
+            [v for k, v in call["parameters"].items() if k.startswith("TaskId.")]
+            for call in _dry_run_calls(dry.stdout)
+        ]
+        refused = [any(_busy(sim, job, task_id) for task_id in batch) for batch in batches]
+        if any(refused) and not all(refused) and refused.index(True) < len(refused) - 1:
+            return job, batches, refused
+    raise AssertionError("the sample fleet has no job with a refused and an accepted batch")
+
+
+def test_reupgrade_stops_at_the_first_refused_call_and_offers_keep_going(fresh: Served) -> None:
+    job, _, refused = _busy_and_free_batches(fresh)
+    first = refused.index(True)
+    result = run("tasks", "reupgrade", "--job-id", job.job_id, "--yes", env=fresh.env)
+    line = assert_one_line_failure(result)
+    assert "DeviceHasUnfinishedTask" in line and "--keep-going" in line
+    assert _writes(fresh.sim, "ReupgradeOTATask") == first + 1
+
+
+def test_reupgrade_keep_going_sends_every_batch_and_counts_only_the_accepted(
+    fresh: Served,
+) -> None:
+    job, batches, refused = _busy_and_free_batches(fresh)
+    accepted = sum(len(b) for b, no in zip(batches, refused, strict=True) if not no)
+    args = ("tasks", "reupgrade", "--job-id", job.job_id, "--keep-going", "--yes")
+    result = run(*args, env=fresh.env)
+    line = assert_one_line_failure(result)
+    assert f"{sum(refused)} call" in line and "refused" in line
+    assert result.stdout.strip() == f"{accepted} tasks of job {job.job_id} queued again"
+    assert _writes(fresh.sim, "ReupgradeOTATask") == len(batches)
+    left = sum(len(b) for b, no in zip(batches, refused, strict=True) if no)
+    assert fresh.sim.fleet.task_status_counts(job.job_id)[FAILED] == left
+
+
+def test_the_write_commands_are_listed_in_help() -> None:
+    assert {"reupgrade", "confirm"} <= set(run("tasks", "--help").stdout.split())
+    assert {"cancel", "create-dynamic", "create-verify"} <= set(
+        run("jobs", "--help").stdout.split()
+    )
