@@ -16,6 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import anyio
 import attrs
 import click
 
@@ -183,6 +184,15 @@ async def _send(
             raise CliFailure(
                 f"{_progress(index, total)}{failure}{_unsent(index, total)}{hint}"
             ) from None
+        except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+            # Ctrl-C with a write in flight: it may have taken effect. Say so, then stop.
+            click.echo(
+                f"interrupted: {_progress(index, total)}{call.action} was in flight and may "
+                f"or may not have taken effect{_unsent(index, total)}. "
+                f"Check with: {plan.check_with}",
+                err=True,
+            )
+            raise
     return accepted, refused
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import NO_ENV, Served, assert_one_line_failure, run
-from support.lying_servers import AmbiguousAnswer
+from support.lying_servers import AmbiguousAnswer, InterruptedAt
 
 from otaclient import OTAClient
 from otaclient._cli import connect
@@ -398,3 +398,18 @@ def test_the_write_commands_are_listed_in_help() -> None:
     assert {"cancel", "create-dynamic", "create-verify"} <= set(
         run("jobs", "--help").stdout.split()
     )
+
+
+def test_ctrl_c_with_a_write_in_flight_says_it_may_have_taken_effect(
+    fresh: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = fresh.sim
+    job = _job_with(sim, FAILED, least=21)
+    lying = InterruptedAt(sim, "ReupgradeOTATask", nth=2)
+    monkeypatch.setattr(connect, "OTAClient", functools.partial(OTAClient, transport=lying))
+    result = run("tasks", "reupgrade", "--job-id", job.job_id, "--yes", env=fresh.env)
+    assert result.exit_code == 130
+    assert lying.seen["ReupgradeOTATask"] == 2
+    assert "interrupted: 1 of" in result.stderr
+    assert "may or may not have taken effect" in result.stderr
+    assert f"Check with: otaclient tasks list --job-id {job.job_id}" in result.stderr

@@ -312,3 +312,14 @@ class AmbiguousAnswer(httpx.AsyncBaseTransport):
             await response.aread()
             return httpx.Response(500, json={"Code": "InternalError", "Message": "lost"})
         return response
+
+
+class InterruptedAt(AmbiguousAnswer):
+    """The simulator's transport, with Ctrl-C arriving while the ``nth`` request of
+    ``action`` is in flight (after the simulator carried it out)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if response.status_code == 500:
+            raise KeyboardInterrupt
+        return response
