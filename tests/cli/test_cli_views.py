@@ -125,3 +125,9 @@ def test_jobs_list_of_a_device_without_a_package_asks_each_package_of_the_produc
     assert {item["job_id"] for item in listed} == expected
     assert sim.stats.per_action["ListOTAFirmware"] == 1
     assert sim.stats.per_action["ListOTAJobByDevice"] == len(packages)
+
+
+def test_jobs_list_without_a_package_or_a_device_is_a_usage_error() -> None:
+    result = run("jobs", "list")
+    assert result.exit_code == 2
+    assert "--firmware-id" in result.stderr and "--device-name" in result.stderr
