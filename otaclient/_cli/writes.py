@@ -99,10 +99,12 @@ def carry_out(
     ``keep_going``: a call the service refused (it answered: nothing was done) does not
     stop the calls after it; the refusals are reported once ``done`` has printed.
     """
-    if isinstance(plan, Plan) and dry_run:
-        # Nothing to read: no session, no credentials needed to see the calls.
-        _print_dry_run(plan, conn)
-        return
+    if isinstance(plan, Plan):
+        # Nothing to read: refused arguments and a dry run need no session, no credentials.
+        _check(plan, conn)
+        if dry_run:
+            _print_dry_run(plan, conn)
+            return
 
     async def main() -> list[str]:
         async with open_session(conn) as session:

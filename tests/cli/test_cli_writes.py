@@ -322,6 +322,14 @@ def test_specific_without_devices_names_the_options_that_would_do(fresh: Served)
     assert _writes(fresh.sim, "CreateOTAStaticUpgradeJob") == 0
 
 
+def test_a_refused_argument_is_reported_before_credentials_are_looked_for() -> None:
+    args = ("jobs", "create-static", "--firmware-id", "F", "--product-key", "P")
+    line = assert_one_line_failure(
+        run(*args, "--target-selection", "gray", "--yes", env=NO_ENV), exit_code=2
+    )
+    assert "needs --gray-percent" in line
+
+
 def test_create_after_an_ambiguous_answer_is_not_retried_and_names_the_check_command(
     fresh: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
