@@ -29,6 +29,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 import attrs
 import cattrs
 
+from ._models import spellings
 from ._parse import DecodeProblem
 from ._redact import scrub
 
@@ -180,7 +181,7 @@ def _enum_in_union(tp: Any) -> type[StrEnum] | None:
 def _make_enum_hook(tp: Any) -> Callable[[Any, Any], Any]:
     enum_cls = _enum_in_union(tp)
     assert enum_cls is not None
-    members = {m.value: m for m in enum_cls}
+    members = spellings(enum_cls)
 
     def structure_enum_or_raw(value: Any, _: Any) -> StrEnum | str:
         text = _to_str(value)

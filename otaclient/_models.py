@@ -3,17 +3,27 @@
 Every field is optional (``None`` when the body leaves it out): the service omits keys
 freely (``UtcEndTime`` only once a job completes, ``SrcVersion`` only for delta packages)
 and the re-hosted dialect omits more. Enumerated strings decode to the enums below when the
-value is known and stay the raw string when it is not (a new status, or a documented typo
-such as ``VERFIY_FIRMWARE``), so a surprising value never breaks a harvest. The enums are
-``StrEnum``: ``job.job_status == "IN_PROGRESS"`` holds either way.
+value is known and stay the raw string when it is not (a new status), so a surprising value
+never breaks a harvest. The enums are ``StrEnum``: ``job.job_status == "IN_PROGRESS"``
+holds either way.
+
+Documented variant spellings of one value (reference §7: ``COMPLETE`` for ``COMPLETED``,
+``VERFIY_FIRMWARE`` for ``VERIFY_FIRMWARE``) decode to the canonical member, which still
+compares equal to the variant the service sent, so every reader of a model (the CLI's
+lists, ``jobs show``, the audit) prints one spelling:
+
+>>> JobStatus("COMPLETE") is JobStatus.COMPLETED
+True
+>>> JobStatus.COMPLETED == "COMPLETE", str(JobStatus.COMPLETED)
+(True, 'COMPLETED')
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar, Generic, TypeVar
+from enum import IntEnum, StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
@@ -25,6 +35,8 @@ __all__ = [
     "Firmware",
     "FirmwareDetail",
     "FirmwareFile",
+    "FirmwareStatus",
+    "FirmwareType",
     "GroupType",
     "JobStatus",
     "JobType",
@@ -40,13 +52,51 @@ __all__ = [
     "TargetSelection",
     "TaskStatus",
     "UploadTicket",
+    "spellings",
 ]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
+
+# Variant spelling -> canonical value, for every enum below: the documented ones (§7).
+_VARIANTS = {"COMPLETE": "COMPLETED", "VERFIY_FIRMWARE": "VERIFY_FIRMWARE"}
 
 
-class JobStatus(StrEnum):
-    """Status of an upgrade batch (job)."""
+def spellings(enum: type[E]) -> dict[str, E]:
+    """Every spelling the service uses for ``enum``'s members: values and documented variants.
+
+    >>> spellings(JobType)["VERFIY_FIRMWARE"]
+    <JobType.VERIFY_FIRMWARE: 'VERIFY_FIRMWARE'>
+    """
+    members = {member.value: member for member in enum}
+    variants = {old: members[new] for old, new in _VARIANTS.items() if new in members}
+    return members | variants
+
+
+class _Respelled(StrEnum):
+    """Members found by, and equal to, their documented variant spellings as well.
+
+    Hashing stays the canonical value's: use canonical spellings as dict and set keys.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        return spellings(cls).get(value) if isinstance(value, str) else None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str.__eq__(self, _VARIANTS.get(other, other))
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = StrEnum.__hash__
+
+
+class JobStatus(_Respelled):
+    """Status of an upgrade batch (job). ``COMPLETE`` (ListOTAJobBy*) is ``COMPLETED``."""
 
     PLANNED = "PLANNED"
     IN_PROGRESS = "IN_PROGRESS"
@@ -54,8 +104,11 @@ class JobStatus(StrEnum):
     CANCELED = "CANCELED"
 
 
-class JobType(StrEnum):
-    """Kind of batch: a verification run of a package, or a fleet upgrade."""
+class JobType(_Respelled):
+    """Kind of batch: a verification run of a package, or a fleet upgrade.
+
+    The aliyun dialect's ``VERFIY_FIRMWARE`` is ``VERIFY_FIRMWARE``.
+    """
 
     VERIFY_FIRMWARE = "VERIFY_FIRMWARE"
     UPGRADE_FIRMWARE = "UPGRADE_FIRMWARE"
@@ -87,6 +140,29 @@ class TaskStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELED = "CANCELED"
+
+
+class FirmwareStatus(IntEnum):
+    """What ``Firmware.status`` means (the field stays the wire's ``int``).
+
+    >>> FirmwareStatus(1).name
+    'VERIFIED'
+    """
+
+    NOT_REQUIRED = -1
+    """No verification required (QueryOTAFirmware only)."""
+    UNVERIFIED = 0
+    VERIFIED = 1
+    VERIFYING = 2
+    VERIFY_FAILED = 3
+
+
+class FirmwareType(IntEnum):
+    """What ``Firmware.type`` means (the field stays the wire's ``int``)."""
+
+    FULL = 0
+    DELTA = 1
+    """A differential package, from ``src_version`` only."""
 
 
 class DownloadProtocol(StrEnum):

@@ -2,8 +2,9 @@
 
     otaclient audit [--endpoint URL | --region-id REGION] [--product-key PK ...] [--qps N]
                     [--format table|json|jsonl|csv] [--output FILE] [--demo]
-    otaclient firmware list | jobs list | jobs show | jobs create-static
-    otaclient tasks unfinished | tasks list
+    otaclient firmware list | jobs list | jobs show | jobs cancel
+    otaclient jobs create-static | jobs create-dynamic | jobs create-verify
+    otaclient tasks unfinished | tasks list | tasks reupgrade | tasks confirm
     otaclient simulate [--host H] [--port P] [--dialect aliyun|tuya] [--seed N] ...
 
 Run ``otaclient --help`` or ``otaclient COMMAND --help`` for everything else.

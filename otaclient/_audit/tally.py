@@ -17,19 +17,14 @@ from .report import STUCK_STATUSES, DeviceIssue, JobReport, TaskSummary, from_fi
 __all__ = ["JobTally", "canonical", "is_stuck"]
 
 
-# Documented spellings of one value (reference §7): reports use the canonical one.
-_CANONICAL = {"COMPLETE": "COMPLETED", "VERFIY_FIRMWARE": "VERIFY_FIRMWARE"}
-
-
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
 def canonical(value: object) -> str | None:
-    """A job status or type as text, documented variant spellings folded into one
-    (``COMPLETE`` -> ``COMPLETED``, ``VERFIY_FIRMWARE`` -> ``VERIFY_FIRMWARE``)."""
-    text = _text(value)
-    return None if text is None else _CANONICAL.get(text, text)
+    """A job status or type as text. The models already decode documented variant
+    spellings to the canonical member (``COMPLETE`` -> ``COMPLETED``), so this is its text."""
+    return _text(value)
 
 
 def is_stuck(task: OTATask, *, now: datetime, stuck_after: timedelta) -> bool:

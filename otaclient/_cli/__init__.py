@@ -9,5 +9,7 @@
 * ``audit_cmd.py`` and ``report_view.py``: ``otaclient audit`` and its report's formats;
 * ``listing.py``: what the list subcommands share;
 * ``firmware_cmd.py``, ``jobs_cmd.py``, ``tasks_cmd.py``: one subcommand per API action;
+* ``writes.py``: what the write subcommands share (``--dry-run``, confirmation, each call
+  sent once, the command to check with after an ambiguous answer);
 * ``simulate_cmd.py``: ``otaclient simulate``.
 """

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from typing import IO, Any, TypeVar
@@ -92,8 +93,29 @@ def describe(exc: BaseException, endpoint: str | None = None) -> CliFailure:
         where = f" {endpoint}" if endpoint else ""
         return CliFailure(f"cannot reach{where}: {text}")
     if isinstance(cause, ValidationError):
-        return CliFailure(text, exit_code=2)
+        return CliFailure(_as_options(text), exit_code=2)
     return CliFailure(text)
+
+
+def _as_options(text: str) -> str:
+    """``text`` with the library's argument names replaced by the current command's options
+    (``target_device_names`` -> ``--device-name``): the operator typed options, not Python.
+
+    A command's parameter is named after the library argument it feeds, so the mapping is
+    read from the command itself.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return text
+    options = {
+        param.name: param.opts[0]
+        for param in ctx.command.params
+        if isinstance(param, click.Option) and param.name and param.opts[0].startswith("--")
+    }
+    if not options:
+        return text
+    names = "|".join(re.escape(name) for name in sorted(options, key=len, reverse=True))
+    return re.sub(rf"\b({names})\b", lambda found: options[found.group(1)], text)
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

@@ -5,7 +5,7 @@ Tables show the main columns; json, jsonl and csv carry every field of the items
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,19 @@ Items = Callable[[Session], AsyncIterator[Any] | Awaitable[list[Any]]]
 
 
 def show_items(
-    conn: Connection, output: Path | None, columns: Sequence[str], title: str, items: Items
+    conn: Connection,
+    output: Path | None,
+    columns: Sequence[str],
+    title: str,
+    items: Items,
+    *,
+    table_text: Mapping[str, Callable[[Any], str | None]] | None = None,
 ) -> None:
-    """Open a session, collect what ``items`` returns (every page), write it out."""
+    """Open a session, collect what ``items`` returns (every page), write it out.
+
+    ``table_text`` words some columns for the table only (firmware ``status`` 1 as
+    ``VERIFIED``); json, jsonl and csv keep the values as the service sent them.
+    """
 
     async def main() -> list[dict[str, Any]]:
         async with open_session(conn) as session:
@@ -41,5 +51,7 @@ def show_items(
             return [record(item) for item in await found]
 
     rows = run_async(main)
+    if table_text and conn.output_format == "table":
+        rows = [{**row, **{k: word(row.get(k)) for k, word in table_text.items()}} for row in rows]
     with open_output(output) as out:
         write_records(rows, conn.output_format, out, columns=columns, title=title)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from typing import IO
 
 from rich.console import Console
@@ -107,7 +108,16 @@ def _summary_table(report: FleetReport) -> Table:
     return table
 
 
-def _jobs_table(jobs: tuple[JobReport, ...]) -> Table:
+def _package_names(report: FleetReport) -> dict[str, str]:
+    """Package ID -> ``name version``: what an operator recognises (the ID is in json)."""
+    names = {}
+    for package in report.firmware:
+        words = [w for w in (package.firmware_name, package.dest_version) if w]
+        names[package.firmware_id] = " ".join(words) or package.firmware_id
+    return names
+
+
+def _jobs_table(jobs: tuple[JobReport, ...], packages: Mapping[str, str]) -> Table:
     table = Table(title="Batches")
     for name, justify in (
         ("Job", "left"),
@@ -127,7 +137,7 @@ def _jobs_table(jobs: tuple[JobReport, ...]) -> Table:
         tasks = job.tasks
         table.add_row(
             job.job_id + ("" if job.complete else " (partial)"),
-            job.firmware_id or "",
+            packages.get(job.firmware_id or "", job.firmware_id or ""),
             job.product_key or "",
             job.job_status or "",
             f"{tasks.total:,}",
@@ -178,7 +188,7 @@ def _devices_table(report: FleetReport) -> Table | None:
 def _write_tables(report: FleetReport, console: Console) -> None:
     console.print(_summary_table(report))
     if report.jobs:
-        console.print(_jobs_table(report.jobs))
+        console.print(_jobs_table(report.jobs, _package_names(report)))
     devices = _devices_table(report)
     if devices is not None:
         console.print(devices)

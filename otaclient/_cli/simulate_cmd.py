@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .failures import CliFailure
-from .options import ENV_ENDPOINT
+from .options import ENV_ENDPOINT, Connection
 
 __all__ = ["simulate"]
 
@@ -54,6 +54,12 @@ Then, in another shell, paste the export lines it prints and run:
     help="Requests per second the simulator accepts per access key (0: no limit).",
 )
 @click.option(
+    "--demo",
+    is_flag=True,
+    help="Accepted for symmetry with the other commands: simulate always serves the "
+    "built-in sample fleet that --demo uses (the same one for the same --seed).",
+)
+@click.option(
     "--latency",
     type=click.FloatRange(min=0),
     default=0.0,
@@ -69,6 +75,7 @@ def simulate(
     access_key_id: str | None,
     access_key_secret: str | None,
     qps: int,
+    demo: bool,
     latency: float,
 ) -> None:
     """Serve the built-in simulator of the OTA API over HTTP until interrupted.
@@ -87,6 +94,12 @@ def simulate(
         run,
     )
 
+    before = click.get_current_context().find_object(Connection)
+    if demo or (before is not None and before.demo):
+        # `otaclient --demo simulate` asks for what simulate does anyway: say so, then serve.
+        click.echo(
+            "--demo: serving the built-in sample fleet (what simulate always does)", err=True
+        )
     if bool(access_key_id) != bool(access_key_secret):
         raise click.UsageError("--access-key-id and --access-key-secret go together")
     key_id = access_key_id or DEMO_ACCESS_KEY_ID
@@ -121,6 +134,8 @@ def simulate(
     try:
         with _StopSignalsRaise():
             run(host, port, app, on_start=started)
+    except BrokenPipeError:
+        raise  # stdout closed (`simulate | head -1`): the group ends quietly
     except OSError as exc:
         raise CliFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except (_Stopped, KeyboardInterrupt) as stop:

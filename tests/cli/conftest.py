@@ -59,3 +59,13 @@ def served_http() -> Iterator[Served]:
         portal.wrap_async_context_manager(running_server(sim, port=0)) as url,
     ):
         yield Served(sim, url, _env(url))
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch) -> Served:
+    """A sample fleet of its own (for tests that change it), reached like ``served``."""
+    sim = _simulator()
+    patched = functools.partial(OTAClient, transport=sim.transport())
+    monkeypatch.setattr(connect, "OTAClient", patched)
+    url = "http://simulator.test"
+    return Served(sim, url, _env(url))

@@ -8,6 +8,8 @@ test instead of hanging it.
 
 ``StatusSwap`` wraps the simulator's in-process transport and changes task statuses in
 the simulated fleet just before the first request that asks for a given ``TaskStatus``.
+``AmbiguousAnswer`` carries out one write and then answers it with an error, as a failing
+proxy would.
 """
 
 from __future__ import annotations
@@ -287,3 +289,37 @@ def _form_or_query(request: httpx.Request) -> dict[str, str]:
     if request.method == "POST":
         found.update(parse_qsl(request.content.decode()))
     return found
+
+
+class AmbiguousAnswer(httpx.AsyncBaseTransport):
+    """The simulator's transport, except that the ``nth`` request of ``action`` (from 1) is
+    carried out and then answered with an HTTP 500: the caller cannot tell that it worked.
+
+    ``seen`` counts the requests of every action that reached the simulator.
+    """
+
+    def __init__(self, sim: Simulator, action: str, nth: int) -> None:
+        self.inner = sim.transport()
+        self.action = action
+        self.nth = nth
+        self.seen: dict[str, int] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        action = _form_or_query(request).get("Action", "")
+        self.seen[action] = self.seen.get(action, 0) + 1
+        response = await self.inner.handle_async_request(request)
+        if action == self.action and self.seen[action] == self.nth:
+            await response.aread()
+            return httpx.Response(500, json={"Code": "InternalError", "Message": "lost"})
+        return response
+
+
+class InterruptedAt(AmbiguousAnswer):
+    """The simulator's transport, with Ctrl-C arriving while the ``nth`` request of
+    ``action`` is in flight (after the simulator carried it out)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if response.status_code == 500:
+            raise KeyboardInterrupt
+        return response

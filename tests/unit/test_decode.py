@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -328,14 +329,59 @@ async def test_both_dialects_decode_to_the_same_model() -> None:
 # --------------------------------------------------------------------------- enums and tags
 
 
-async def test_documented_spellings_unknown_to_the_enums_stay_raw_strings() -> None:
+async def test_documented_variant_spellings_decode_to_the_canonical_members() -> None:
+    # Issue 13 reversed what this test pinned (variants stayed raw strings): one batch, one
+    # spelling. The member still equals the variant the service sent (CONTRACT: compares
+    # equal to the wire value).
     page = await _jobs_by_device(fixture_bytes("aliyun_list_ota_job_by_device_tags.json"))
     job = page.items[0]
     assert job.job_status == "COMPLETE"
-    assert not isinstance(job.job_status, JobStatus)
+    assert job.job_status is JobStatus.COMPLETED
     assert job.job_type == "VERFIY_FIRMWARE"
-    assert not isinstance(job.job_type, JobType)
+    assert job.job_type is JobType.VERIFY_FIRMWARE
     assert job.target_selection is TargetSelection.GRAY
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "member"),
+    [
+        ("jobStatus", "COMPLETE", JobStatus.COMPLETED),
+        ("jobStatus", "complete", JobStatus.COMPLETED),
+        ("jobStatus", "COMPLETED", JobStatus.COMPLETED),
+        ("jobType", "VERFIY_FIRMWARE", JobType.VERIFY_FIRMWARE),
+        ("jobType", "VERIFY_FIRMWARE", JobType.VERIFY_FIRMWARE),
+    ],
+)
+async def test_each_spelling_of_a_value_decodes_to_one_member(
+    field: str, sent: str, member: JobStatus | JobType
+) -> None:
+    body = fixture_json("seed000_list_ota_job_by_firmware.json")
+    body["data"]["simpleOTAJobInfo"][0][field] = sent
+    job = (await _jobs_by_firmware(body)).items[0]
+    assert getattr(job, "job_status" if field == "jobStatus" else "job_type") is member
+    assert str(member) == member.value
+
+
+async def test_a_job_status_the_library_does_not_know_stays_the_raw_string() -> None:
+    body = fixture_json("seed000_list_ota_job_by_firmware.json")
+    body["data"]["simpleOTAJobInfo"][0]["jobStatus"] = "PAUSED"
+    job = (await _jobs_by_firmware(body)).items[0]
+    assert job.job_status == "PAUSED"
+    assert type(job.job_status) is str
+
+
+def test_canonical_members_equal_their_variants_both_ways_and_are_found_by_them() -> None:
+    # operator.eq/ne: both operand orders, spelled out (a linter would flip one of them).
+    assert operator.eq(JobStatus.COMPLETED, "COMPLETE")
+    assert operator.eq("COMPLETE", JobStatus.COMPLETED)
+    assert operator.ne(JobStatus.COMPLETED, "COMPLETE") is False
+    assert operator.ne("COMPLETE", JobStatus.COMPLETED) is False
+    assert JobStatus.COMPLETED != "IN_PROGRESS"
+    assert JobStatus("COMPLETE") is JobStatus.COMPLETED
+    assert JobType("VERFIY_FIRMWARE") is JobType.VERIFY_FIRMWARE
+    assert hash(JobStatus.COMPLETED) == hash("COMPLETED")
+    with pytest.raises(ValueError, match="PAUSED"):
+        JobStatus("PAUSED")
 
 
 async def test_mixed_case_enum_values_decode_to_members() -> None:
