@@ -22,6 +22,7 @@ from otaclient import (
     OTAClient,
     RamRoleArnProvider,
     RequestEvent,
+    RetryEvent,
     RetryPolicy,
     ValidationError,
 )
@@ -215,11 +216,13 @@ async def test_an_expired_token_answer_forces_one_refresh_and_one_retry() -> Non
     sim = _simulator()
     cloud = _cloud(sim)
     provider = KeepsForever(_role(cloud))
-    async with _client(sim, provider) as client:
+    retries: list[RetryEvent] = []
+    async with _client(sim, provider, event_hooks={"retry": [retries.append]}) as client:
         await client.list_ota_firmware()
         await anyio.sleep(LIFETIME)  # the provider still holds the keys; they expired
         page = await client.list_ota_firmware()
     assert page.total == 1
+    assert [(r.attempt, r.wait, r.reason) for r in retries] == [(1, 0.0, "credentials")]
     assert provider.refreshes == 1
     assert cloud.counts["AssumeRole"] == 2
     assert client.stats == {"attempts": 3, "retries": 1, "throttled": 0}
@@ -385,6 +388,21 @@ async def test_a_provider_that_hangs_is_cut_off_by_the_attempt_timeout() -> None
             await client.list_ota_firmware()
     assert anyio.current_time() - started == pytest.approx(5.0)
     assert caught.value.provider == "Hanging"
+    assert sent == []
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_a_provider_that_hangs_past_the_call_deadline_is_named() -> None:
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(sent.append)  # type: ignore[arg-type]
+    client = OTAClient(
+        endpoint=IOT, transport=transport, credentials=Hanging(), retry=RetryPolicy(deadline=2.0)
+    )
+    async with client:
+        with pytest.raises(CredentialsError, match="while it waited for credentials from Hanging"):
+            await client.list_ota_firmware()
+    assert anyio.current_time() == pytest.approx(2.0)
     assert sent == []
 
 
