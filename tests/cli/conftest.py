@@ -59,3 +59,10 @@ def served_http() -> Iterator[Served]:
         portal.wrap_async_context_manager(running_server(sim, port=0)) as url,
     ):
         yield Served(sim, url, _env(url))
+
+
+@pytest.fixture(autouse=True)
+def _empty_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The command line runs the credentials chain, which reads ~/.aliyun and
+    ~/.alibabacloud: no test may pick up the machine's own profiles."""
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
