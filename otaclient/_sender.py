@@ -110,7 +110,6 @@ class Sender:
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/") + "/"
-        self._keys = keys
         self._hooks = hooks
         self._limiter = limiter
         self._retry = retry
@@ -218,7 +217,7 @@ class Sender:
         """Other credentials than the refused ones, or ``None`` (with a note saying why)."""
         rejected = failure.signed_with
         assert rejected is not None
-        keys = self._keys
+        keys = self.keys
         try:
             with anyio.fail_after(self._attempt_timeout):
                 fresh = await keys.renewed(rejected)
@@ -251,7 +250,7 @@ class Sender:
             outcome.__cause__ = error
             return outcome
         if progress.phase == _CREDENTIALS:
-            name = self._keys.name
+            name = self.keys.name
             return CredentialsError(
                 f"{op.action}: the call's deadline of {deadline:g} s passed while it waited "
                 f"for credentials from {name}; nothing was sent",
@@ -288,7 +287,7 @@ class Sender:
                     if credentials is None:
                         if progress is not None:
                             progress.phase = _CREDENTIALS
-                        credentials = await self._keys.current()
+                        credentials = await self.keys.current()
                     try:
                         # Signed once a slot is free, so the Timestamp is the moment it leaves.
                         request = self._build(op, wire, credentials)
@@ -333,7 +332,7 @@ class Sender:
     ) -> _Failure:
         timeout = self._attempt_timeout
         if credentials is None:
-            name = self._keys.name
+            name = self.keys.name
             return _Failure(
                 FailureKind.NOT_SENT,
                 CredentialsError(
