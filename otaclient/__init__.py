@@ -35,6 +35,12 @@ from ._errors import (
     TransportError,
     ValidationError,
 )
+from ._events import (
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+    ThrottledEvent,
+)
 from ._export import to_plain
 from ._harvest import Harvest, HarvestProgress
 from ._limiter import PerActionLimiter, RateLimiter, TokenBucket, Unlimited
@@ -114,6 +120,9 @@ __all__ = [
     "RateLimiter",
     "RateLimiterError",
     "ReportError",
+    "RequestEvent",
+    "ResponseEvent",
+    "RetryEvent",
     "RedisRateLimiter",
     "RefreshPolicy",
     "ResponseError",
@@ -122,6 +131,7 @@ __all__ = [
     "SignMethod",
     "TargetSelection",
     "TaskStatus",
+    "ThrottledEvent",
     "ThrottlingError",
     "TokenBucket",
     "TransportError",

@@ -15,7 +15,7 @@ from typing import Any, TypedDict, TypeVar
 
 import httpx
 
-from ._config import ClientConfig, check_credentials, http_client, query_budget
+from ._config import ClientConfig, http_client, query_budget
 from ._constants import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -23,9 +23,10 @@ from ._constants import (
     DEFAULT_QPS,
     DEFAULT_TIMEOUT,
 )
-from ._credentials import Credentials
+from ._credentials import Credentials, CredentialsProvider
 from ._envelope import Answer
 from ._errors import OTAError, OutcomeUnknownError, ResponseError, ValidationError
+from ._events import EventHooks, Hooks
 from ._harvest import Harvest, HarvestSettings
 from ._lifetime import Lifetime
 from ._limiter import RateLimiter
@@ -40,6 +41,7 @@ from ._redact import CallScope, Secrets
 from ._retry import RetryClass, RetryPolicy
 from ._sender import Sender
 from ._shapes import Asked, EnvelopeOnly, count_problem
+from ._signing_keys import SigningKeys, budget_credentials, chosen_provider
 
 __all__ = ["ClientStats", "OTAClient"]
 
@@ -68,8 +70,15 @@ class OTAClient(ActionMethods):
     ...         async for firmware in client.iter_ota_firmware(product_key="a1B2c3"):
     ...             print(firmware.firmware_id, firmware.dest_version)
 
-    Credentials default to ``ALIBABA_CLOUD_ACCESS_KEY_ID``, ``ALIBABA_CLOUD_ACCESS_KEY_SECRET``
-    and ``ALIBABA_CLOUD_SECURITY_TOKEN``. Every call made through the client shares one
+    Credentials: ``access_key_id`` / ``access_key_secret`` / ``security_token`` (each falling
+    back to ``ALIBABA_CLOUD_ACCESS_KEY_ID``, ``..._SECRET``, ``ALIBABA_CLOUD_SECURITY_TOKEN``),
+    or ``credentials=`` a ``Credentials`` value or any ``CredentialsProvider`` (an STS role,
+    the ECS instance role, ...), asked before every attempt is signed; not both. With
+    neither, the ``DefaultCredentialsChain`` finds them on the first call (environment,
+    RRSA, the aliyun CLI's profile, credentials.ini, the ECS role, the credentials URI).
+    ``event_hooks={"request": [...], "response": [...], "retry": [...], "throttled": [...]}``
+    are called at those moments of every attempt (see ``RequestEvent`` and the others).
+    Every call made through the client shares one
     token bucket of ``qps`` requests per second (``qps=None``: no client-side limit); pass
     ``limiter=`` to share one bucket between clients of one account, or across processes
     with a ``RedisRateLimiter``. ``per_action_quotas=True`` paces each action at its own
@@ -108,13 +117,16 @@ class OTAClient(ActionMethods):
         pages_ahead: int = DEFAULT_PAGES_AHEAD,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
+        credentials: CredentialsProvider | Credentials | None = None,
+        event_hooks: EventHooks | None = None,
     ) -> None:
-        credentials = Credentials.resolve(access_key_id, access_key_secret, security_token)
-        check_credentials(credentials)
+        provider = chosen_provider(credentials, access_key_id, access_key_secret, security_token)
         # Every spelling these can come back in, known to every OTAError and log record
-        # for as long as this client lives.
-        self._secrets = Secrets(credentials.access_key_secret)
-        self._secrets.add(credentials.security_token, travels=True)
+        # for as long as this client lives (a provider's: as it hands them out).
+        self._secrets = Secrets()
+        if isinstance(provider, Credentials):
+            self._secrets.add(provider.access_key_secret)
+            self._secrets.add(provider.security_token, travels=True)
         config = ClientConfig.checked(
             endpoint=endpoint,
             region_id=region_id,
@@ -134,12 +146,15 @@ class OTAClient(ActionMethods):
         self._config = config
         self._base_url = config.base_url
         self._iot_instance_id = config.iot_instance_id
-        self._query_budget = query_budget(config.base_url, credentials, config.response_format)
+        self._query_budget = query_budget(
+            config.base_url, budget_credentials(provider), config.response_format
+        )
         self._http = http_client(config)
         self._sender = Sender(
             http=self._http,
             base_url=config.base_url,
-            credentials=credentials,
+            keys=SigningKeys(provider, self._secrets),
+            hooks=Hooks(event_hooks, bound=config.attempt_timeout),
             limiter=config.limiter,
             retry=config.retry,
             response_format=config.response_format,
@@ -199,6 +214,15 @@ class OTAClient(ActionMethods):
     def endpoint(self) -> str:
         """The base URL every request goes to (``region_id`` resolved)."""
         return self._base_url
+
+    @property
+    def credentials_provider(self) -> CredentialsProvider:
+        """What every attempt asks for its credentials (static keys are their own provider).
+
+        >>> client.credentials_provider                       # doctest: +SKIP
+        DefaultCredentialsChain(source='environment: ALIBABA_CLOUD_ACCESS_KEY_ID', ...)
+        """
+        return self._sender.keys.provider
 
     @property
     def limiter(self) -> RateLimiter:

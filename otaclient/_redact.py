@@ -125,22 +125,30 @@ class Secrets:
     'echo: ***, ***'
     """
 
-    __slots__ = ("__weakref__", "_groups")
+    __slots__ = ("__weakref__", "_groups", "_values")
 
     def __init__(self, *values: str | None) -> None:
         self._groups: list[tuple[str, tuple[str, ...]]] = []
+        self._values: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for value in values:
             self.add(value)
         _register(self)
 
     def add(self, value: str | None, *, travels: bool = False) -> None:
         """Mask ``value`` too; ``travels``: it is sent on the wire (base64 spellings too)."""
-        if not isinstance(value, str) or len(value) < _MIN_SECRET:
+        if not isinstance(value, str) or len(value) < _MIN_SECRET or value in self._values:
             return
         groups = [(_anchor(value), _by_length(_text_forms(value)))]
         if travels:
             groups += [(_anchor(form), (form,)) for form in _base64_forms(value)]
-        self._groups.extend(groups)
+        self._values[value] = groups
+        self._groups = self._groups + groups  # a new list: a scrub under way keeps its own
+
+    def discard(self, value: str | None) -> None:
+        """Stop masking ``value`` (a temporary credential long replaced); unknown: nothing."""
+        groups = self._values.pop(value, None) if isinstance(value, str) else None
+        if groups:
+            self._groups = [group for group in self._groups if group not in groups]
 
     def __repr__(self) -> str:
         return f"<Secrets: {len(self._groups)} groups of spellings, masked>"

@@ -146,6 +146,21 @@ def is_transient_code(code: str | None, http_status: int) -> bool:
     return folded in _TRANSIENT_CODES or folded.startswith(_TRANSIENT_PREFIXES)
 
 
+_REJECTED_TOKEN_CODES = frozenset(
+    code.lower()
+    for code in (
+        "InvalidSecurityToken.Expired",
+        "InvalidSecurityToken.Malformed",
+        "InvalidSecurityToken.MismatchWithAccessKey",
+    )
+)
+
+
+def is_rejected_token_code(code: str | None) -> bool:
+    """Whether the service refused the security token (new credentials may mend it)."""
+    return code is not None and code.lower() in _REJECTED_TOKEN_CODES
+
+
 def kind_of_transport_error(exc: Exception) -> FailureKind:
     """How an exception out of httpx's send or read is retried (see the module docstring).
 

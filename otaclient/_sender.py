@@ -7,10 +7,20 @@ answer is read whole within ``max_body_bytes`` (``_body``), parsed (``_parse``) 
 ``FailureKind``, ``_retrying`` acts on it with the operation's ``RetryClass``, both from
 ``_retry``).
 
-Time is bounded twice: each attempt as a whole, from connecting to the last byte, by the
-client's ``timeout``; the whole call (limiter waits, attempts, backoff) by
-``RetryPolicy.deadline``. Neither a slow server nor a gzip bomb can hold a call or its
-memory.
+Credentials come from the client's provider on every attempt (``_signing_keys``), so a
+retry or a page late in a long harvest is signed with the keys current at that moment.
+When the service refuses the security token (``InvalidSecurityToken.Expired``,
+``.Malformed``, ``.MismatchWithAccessKey``) the provider is asked to refresh once, and the
+call is tried once more if that brought other keys: the service refused to authenticate
+it, so even a write can be sent again.
+
+Time is bounded twice: each attempt as a whole, from asking for credentials and connecting
+to the last byte, by the client's ``timeout``; the whole call (limiter waits, attempts,
+backoff) by ``RetryPolicy.deadline``. Neither a slow server, a hung credentials provider
+nor a gzip bomb can hold a call or its memory.
+
+Each attempt ends with one DEBUG record on the ``otaclient`` logger and the client's event
+hooks (``_events``).
 """
 
 from __future__ import annotations
@@ -27,10 +37,11 @@ import httpx
 
 from ._body import BodyProblem, exchange
 from ._constants import API_VERSION
-from ._credentials import Credentials
+from ._credentials import Credentials, same_keys
 from ._envelope import Answer, open_envelope
 from ._errors import (
     APIError,
+    CredentialsError,
     NoAnswerError,
     OTAError,
     OutcomeUnknownError,
@@ -38,12 +49,20 @@ from ._errors import (
     ThrottlingError,
     ValidationError,
 )
+from ._events import Hooks, RequestEvent, ResponseEvent, RetryEvent, ThrottledEvent
 from ._limiter import RateLimiter
 from ._operation import Operation
 from ._parse import DecodeProblem, RefusedBody, load_body
 from ._redact import remember_signature
-from ._retry import FailureKind, RetryPolicy, is_transient_code, kind_of_transport_error
+from ._retry import (
+    FailureKind,
+    RetryPolicy,
+    is_rejected_token_code,
+    is_transient_code,
+    kind_of_transport_error,
+)
 from ._signing import canonical_query, percent_encode, sign
+from ._signing_keys import SigningKeys
 
 __all__ = ["Sender"]
 
@@ -55,9 +74,11 @@ class _Failure:
     kind: FailureKind
     error: OTAError
     retry_after: float | None = None
+    signed_with: Credentials | None = None
+    """The credentials of the attempt, when it was signed."""
 
 
-_WAITING, _SENDING = "waiting", "sending"
+_WAITING, _CREDENTIALS, _SENDING = "waiting", "credentials", "sending"
 
 
 class _Progress:
@@ -78,7 +99,8 @@ class Sender:
         *,
         http: httpx.AsyncClient,
         base_url: str,
-        credentials: Credentials,
+        keys: SigningKeys,
+        hooks: Hooks,
         limiter: RateLimiter,
         retry: RetryPolicy,
         response_format: str,
@@ -88,7 +110,7 @@ class Sender:
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/") + "/"
-        self._credentials = credentials
+        self._hooks = hooks
         self._limiter = limiter
         self._retry = retry
         # fast_acquire: an uncontended slot costs no trip through the event loop (the request
@@ -96,16 +118,15 @@ class Sender:
         self._inflight = anyio.Semaphore(max_concurrency, fast_acquire=True)
         self._max_body_bytes = max_body_bytes
         self._attempt_timeout = attempt_timeout
-        common = {
+        # AccessKeyId and SecurityToken are per attempt: temporary keys change over time.
+        self._common = {
             "Format": response_format.upper(),
             "Version": API_VERSION,
-            "AccessKeyId": credentials.access_key_id,
             "SignatureMethod": "HMAC-SHA1",
             "SignatureVersion": "1.0",
         }
-        if credentials.security_token:
-            common["SecurityToken"] = credentials.security_token
-        self._common = common
+        self.keys = keys
+        """Where each attempt's credentials come from."""
         self.attempts = 0
         """Requests sent so far (retries included)."""
         self.retries = 0
@@ -128,12 +149,24 @@ class Sender:
     ) -> Answer:
         started = anyio.current_time()
         attempt = 0
+        renewed: Credentials | None = None  # for the one attempt after a refused token
+        token_refreshed = False
         while True:
             attempt += 1
-            outcome = await self._attempt(op, wire, progress)
+            outcome = await self._attempt(op, wire, progress, attempt, renewed)
             if isinstance(outcome, Answer):
                 return outcome
             failure = outcome
+            if not token_refreshed and _token_refused(failure):
+                # The service refused to authenticate the attempt, so nothing happened:
+                # with new keys even a write may go again, once.
+                token_refreshed = True
+                renewed = await self._renewed(failure)
+                if renewed is None:
+                    raise failure.error
+                await self._retrying_after(op, attempt, 0.0, "credentials", failure, progress)
+                continue
+            renewed = None
             if failure.kind.is_ambiguous and not op.is_read:
                 # The write may have happened: sending it again could do it twice.
                 raise OutcomeUnknownError(
@@ -152,18 +185,56 @@ class Sender:
                     f"past the call's deadline of {deadline:g} s"
                 )
                 raise failure.error
-            log.info(
-                "%s attempt %d failed (%s), retrying in %.2fs",
-                op.action,
-                attempt,
-                failure.error,
-                wait,
-            )
-            self.retries += 1
-            if progress is not None:
-                progress.last = failure
-                progress.phase = _WAITING
+            reason = "throttled" if failure.kind is FailureKind.THROTTLED else "transient"
+            await self._retrying_after(op, attempt, wait, reason, failure, progress)
             await anyio.sleep(wait)
+
+    async def _retrying_after(
+        self,
+        op: Operation[Any],
+        attempt: int,
+        wait: float,
+        reason: str,
+        failure: _Failure,
+        progress: _Progress | None,
+    ) -> None:
+        log.info(
+            "%s attempt %d failed (%s), retrying in %.2fs",
+            op.action,
+            attempt,
+            failure.error,
+            wait,
+        )
+        self.retries += 1
+        if progress is not None:
+            progress.last = failure
+            progress.phase = _WAITING
+        if self._hooks.retry:
+            event = RetryEvent(op.action, attempt, wait, reason, failure.error)
+            await self._hooks.emit(self._hooks.retry, event)
+
+    async def _renewed(self, failure: _Failure) -> Credentials | None:
+        """Other credentials than the refused ones, or ``None`` (with a note saying why)."""
+        rejected = failure.signed_with
+        assert rejected is not None
+        keys = self.keys
+        try:
+            with anyio.fail_after(self._attempt_timeout):
+                fresh = await keys.renewed(rejected)
+        except TimeoutError:
+            failure.error.add_note(
+                f"refreshing the credentials from {keys.name} took longer than the attempt "
+                f"timeout of {self._attempt_timeout:g} s"
+            )
+            return None
+        except OTAError as exc:
+            failure.error.add_note(f"refreshing the credentials from {keys.name} failed: {exc}")
+            return None
+        if same_keys(fresh, rejected):
+            if not isinstance(keys.provider, Credentials):
+                failure.error.add_note(f"{keys.name} had no other credentials to try")
+            return None
+        return fresh
 
     def _past_deadline(self, op: Operation[Any], progress: _Progress, deadline: float) -> OTAError:
         if progress.phase == _SENDING:
@@ -178,6 +249,13 @@ class Sender:
             )
             outcome.__cause__ = error
             return outcome
+        if progress.phase == _CREDENTIALS:
+            name = self.keys.name
+            return CredentialsError(
+                f"{op.action}: the call's deadline of {deadline:g} s passed while it waited "
+                f"for credentials from {name}; nothing was sent",
+                provider=name,
+            )
         if progress.last is not None:
             error = progress.last.error
             error.add_note(f"gave up: the call's deadline of {deadline:g} s passed")
@@ -189,36 +267,48 @@ class Sender:
         )
 
     async def _attempt(
-        self, op: Operation[Any], wire: Mapping[str, str], progress: _Progress | None
+        self,
+        op: Operation[Any],
+        wire: Mapping[str, str],
+        progress: _Progress | None,
+        number: int,
+        credentials: Credentials | None,
     ) -> Answer | _Failure:
         if progress is not None:
             progress.phase = _WAITING
         await self._limiter.acquire(op.action)
+        sent_at: float | None = None
+        outcome: Answer | _Failure
         async with self._inflight:
             try:
-                # Signed once a slot is free, so the Timestamp is the moment it leaves.
-                request = self._build(op, wire)
-            except (httpx.InvalidURL, UnicodeEncodeError) as exc:
-                return _Failure(FailureKind.FATAL, _request_refused(op, exc))
-            if progress is not None:
-                progress.phase = _SENDING
-            self.attempts += 1
-            try:
+                # One bound for the whole attempt: asking the provider (which may have to
+                # refresh), the request hooks and the exchange.
                 with anyio.fail_after(self._attempt_timeout):
+                    if credentials is None:
+                        if progress is not None:
+                            progress.phase = _CREDENTIALS
+                        credentials = await self.keys.current()
+                    try:
+                        # Signed once a slot is free, so the Timestamp is the moment it leaves.
+                        request = self._build(op, wire, credentials)
+                    except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+                        return _Failure(FailureKind.FATAL, _request_refused(op, exc))
+                    if progress is not None:
+                        progress.phase = _SENDING
+                    self.attempts += 1
+                    if self._hooks.request:
+                        event = RequestEvent(op.action, number, credentials.access_key_id)
+                        await self._hooks.emit(self._hooks.request, event)
+                    sent_at = time.perf_counter()
                     status, headers, content = await exchange(
                         self._http, request, self._max_body_bytes
                     )
             except TimeoutError:
-                timeout = self._attempt_timeout
-                return _Failure(
-                    FailureKind.TRANSIENT,
-                    NoAnswerError(
-                        f"no complete answer within the attempt timeout of {timeout:g} s",
-                        action=op.action,
-                    ),
-                )
+                outcome = self._timed_out(op, credentials, sent_at)
+            except CredentialsError as exc:
+                return _Failure(FailureKind.FATAL, exc)
             except BodyProblem as exc:
-                return _Failure(
+                outcome = _Failure(
                     exc.kind,
                     ResponseError(
                         f"HTTP {exc.http_status}: {exc}",
@@ -227,8 +317,95 @@ class Sender:
                     ),
                 )
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-                return _Failure(kind_of_transport_error(exc), _httpx_failure(op, exc))
-        return self._opened(op, status, headers, content)
+                outcome = _Failure(kind_of_transport_error(exc), _httpx_failure(op, exc))
+            else:
+                outcome = self._opened(op, status, headers, content)
+        if sent_at is None:
+            return outcome  # nothing was sent: no attempt to report
+        if isinstance(outcome, _Failure):
+            outcome = attrs.evolve(outcome, signed_with=credentials)
+        await self._report(op, number, outcome, time.perf_counter() - sent_at)
+        return outcome
+
+    def _timed_out(
+        self, op: Operation[Any], credentials: Credentials | None, sent_at: float | None
+    ) -> _Failure:
+        timeout = self._attempt_timeout
+        if credentials is None:
+            name = self.keys.name
+            return _Failure(
+                FailureKind.NOT_SENT,
+                CredentialsError(
+                    f"{op.action}: credentials provider {name} gave no credentials within "
+                    f"the attempt timeout of {timeout:g} s; nothing was sent",
+                    provider=name,
+                ),
+            )
+        if sent_at is None:
+            return _Failure(
+                FailureKind.NOT_SENT,
+                NoAnswerError(
+                    f"the request hooks took the attempt timeout of {timeout:g} s; "
+                    "nothing was sent",
+                    action=op.action,
+                ),
+            )
+        return _Failure(
+            FailureKind.TRANSIENT,
+            NoAnswerError(
+                f"no complete answer within the attempt timeout of {timeout:g} s",
+                action=op.action,
+            ),
+        )
+
+    async def _report(
+        self, op: Operation[Any], number: int, outcome: Answer | _Failure, latency: float
+    ) -> None:
+        """One DEBUG record and the response (and throttled) hooks for a sent attempt."""
+        status: int | None
+        error: OTAError | None
+        if isinstance(outcome, Answer):
+            status, request_id = outcome.http_status, outcome.request_id
+            error, throttled = None, False
+        else:
+            error = outcome.error
+            status = getattr(error, "http_status", None)
+            request_id = getattr(error, "request_id", None)
+            throttled = outcome.kind is FailureKind.THROTTLED
+        if log.isEnabledFor(logging.DEBUG):
+            failed = (
+                ""
+                if error is None
+                else f", failed: {getattr(error, 'code', None) or type(error).__name__}"
+            )
+            log.debug(
+                "%s attempt %d: %s, request id %s, %.1f ms%s%s",
+                op.action,
+                number,
+                f"HTTP {status}" if status is not None else "no answer",
+                request_id or "none",
+                latency * 1000,
+                ", throttled" if throttled else "",
+                failed,
+                extra={
+                    "otaclient_attempt": {
+                        "action": op.action,
+                        "attempt": number,
+                        "http_status": status,
+                        "request_id": request_id,
+                        "latency_ms": round(latency * 1000, 3),
+                        "throttled": throttled,
+                    }
+                },
+            )
+        hooks = self._hooks
+        if hooks.response:
+            event = ResponseEvent(op.action, number, status, request_id, latency, throttled, error)
+            await hooks.emit(hooks.response, event)
+        if throttled and hooks.throttled:
+            assert isinstance(outcome, _Failure)
+            event_t = ThrottledEvent(op.action, number, request_id, outcome.retry_after)
+            await hooks.emit(hooks.throttled, event_t)
 
     def _opened(
         self, op: Operation[Any], status: int, headers: httpx.Headers, content: bytes
@@ -261,17 +438,35 @@ class Sender:
             return _Failure(FailureKind.TRANSIENT, exc, exc.retry_after)
         return _Failure(FailureKind.FATAL, exc)
 
-    def _build(self, op: Operation[Any], wire: Mapping[str, str]) -> httpx.Request:
+    def _build(
+        self, op: Operation[Any], wire: Mapping[str, str], credentials: Credentials
+    ) -> httpx.Request:
         params = dict(self._common)
+        params["AccessKeyId"] = credentials.access_key_id
+        if credentials.security_token:
+            params["SecurityToken"] = credentials.security_token
         params["Action"] = op.action
         params.update(wire)
         params["SignatureNonce"] = uuid.uuid4().hex
         params["Timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         query = canonical_query(params)
-        signature = sign(op.http_method, query, self._credentials.access_key_secret)
+        signature = sign(op.http_method, query, credentials.access_key_secret)
         remember_signature(signature)
         url = f"{self._base_url}?{query}&Signature={percent_encode(signature)}"
         return self._http.build_request(op.http_method, url)
+
+
+def _what_failed(error: OTAError) -> str:
+    return getattr(error, "code", None) or type(error).__name__
+
+
+def _token_refused(failure: _Failure) -> bool:
+    error = failure.error
+    return (
+        failure.signed_with is not None
+        and isinstance(error, APIError)
+        and is_rejected_token_code(error.code)
+    )
 
 
 def _request_refused(op: Operation[Any], exc: Exception) -> OTAError:

@@ -11,8 +11,9 @@ through ``pytestmark``) changes that with markers instead of its own fixture:
   work on asyncio only; a long real-time test may run once).
 
 Environment. No test sees credentials it did not set itself: every ``ALIBABA_CLOUD_*``
-variable of the machine is removed (the credential chain reads them; so do the command
-line's subprocesses).
+variable of the machine is removed and HOME is an empty directory of the test's own (the
+credential chain reads both, ~/.aliyun/config.json and ~/.alibabacloud/credentials.ini;
+so do the command line's subprocesses).
 
 CI. Under ``CI=true`` a skipped test is a failed test. A skip means something the suite
 needs was missing (redis-server, the official SDK), so a green run would claim guarantees
@@ -57,11 +58,15 @@ def anyio_backend(request: pytest.FixtureRequest) -> str | tuple[str, dict[str, 
 
 
 @pytest.fixture(autouse=True)
-def _no_credentials_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the credentials they set themselves."""
+def _no_credentials_in_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Tests see only the credentials they set themselves: no ALIBABA_CLOUD_* variable, and
+    an empty HOME, since the default chain also reads ~/.aliyun and ~/.alibabacloud."""
     for name in list(os.environ):
         if name.upper().startswith(("ALIBABA_CLOUD_", "ALIBABACLOUD_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
 
 
 def _in_ci() -> bool:

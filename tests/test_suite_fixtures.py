@@ -66,11 +66,15 @@ async def test_without_the_marker_the_clock_is_the_real_one(
 
 def test_probe_environment() -> None:
     assert not [name for name in os.environ if name.startswith("ALIBABA_CLOUD_")]
+    assert not any(Path(os.environ["HOME"]).iterdir())  # not the machine's ~/.aliyun
 
 
-def test_no_test_sees_the_machine_s_credentials() -> None:
+def test_no_test_sees_the_machine_s_credentials(tmp_path: Path) -> None:
+    (tmp_path / ".aliyun").mkdir()
+    (tmp_path / ".aliyun" / "config.json").write_text('{"current": "machine-profile"}')
     environ = {
         **os.environ,
+        "HOME": str(tmp_path),
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "machine-id",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "machine-secret",
         "ALIBABA_CLOUD_PROFILE": "machine-profile",

@@ -3,8 +3,11 @@
 ``--demo`` builds the simulator's sample fleet (3 products, 12 packages, ~45 batches,
 ~5,000 device tasks: about 90 requests, ~10 s at 10 QPS) and talks to it through an ASGI
 transport, with a little latency so the progress display has something to show. Nothing
-listens on a socket. Without ``--demo``, credentials come from the environment (or
-``--access-key-id`` / ``--access-key-secret-file``) and are never printed.
+listens on a socket. Without ``--demo``, credentials are ``--access-key-id`` /
+``--access-key-secret-file`` when given (each falling back to its environment variable),
+else the library's default chain (environment, RRSA, the ``--profile`` of the aliyun CLI's
+config or of credentials.ini, the ECS role, ``ALIBABA_CLOUD_CREDENTIALS_URI``), run before
+anything is sent; they are never printed.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from typing import TypedDict
 
 import attrs
 
-from .. import Credentials, OTAClient, OTAError, ValidationError
+from .. import (
+    Credentials,
+    CredentialsError,
+    CredentialsProvider,
+    DefaultCredentialsChain,
+    OTAClient,
+    OTAError,
+    ValidationError,
+)
 from .failures import CliFailure, describe
 from .options import ENV_ENDPOINT, Connection
 
@@ -44,7 +55,7 @@ async def open_session(
         async with _demo_client(conn, demo_latency) as session:
             yield session
         return
-    credentials = _credentials(conn)
+    credentials = await _credentials(conn)
     endpoint, region_id = conn.resolved_endpoint()
     if not endpoint and not region_id:
         raise CliFailure(
@@ -53,9 +64,7 @@ async def open_session(
         )
     client = _kept(
         OTAClient(
-            access_key_id=credentials.access_key_id,
-            access_key_secret=credentials.access_key_secret,
-            security_token=credentials.security_token,
+            credentials=credentials,
             endpoint=endpoint,
             region_id=None if endpoint else region_id,
             iot_instance_id=conn.iot_instance_id,
@@ -90,7 +99,26 @@ def _kept(client: OTAClient) -> OTAClient:
     return client
 
 
-def _credentials(conn: Connection) -> Credentials:
+_HINT = (
+    "(command line: --access-key-id, --access-key-secret-file, --profile); "
+    "or try --demo to use the built-in simulator"
+)
+
+
+async def _credentials(conn: Connection) -> CredentialsProvider:
+    if conn.access_key_id is None and conn.access_key_secret_file is None:
+        chain = DefaultCredentialsChain(profile=conn.profile)
+        try:
+            found = await chain.resolve()  # "no credentials" before anything is sent
+        except CredentialsError as exc:
+            raise CliFailure(f"{exc} {_HINT}") from None
+        # Static keys go to the client as they are: it knows their secrets from the start,
+        # so even an unexpected error before the first request is scrubbed of them.
+        return found if isinstance(found, Credentials) else chain
+    if conn.profile is not None:
+        raise CliFailure(
+            "give --profile or --access-key-id/--access-key-secret-file, not both", exit_code=2
+        )
     secret: str | None = None
     if conn.access_key_secret_file is not None:
         try:
@@ -100,10 +128,7 @@ def _credentials(conn: Connection) -> Credentials:
     try:
         return Credentials.resolve(conn.access_key_id, secret or None)
     except ValidationError as exc:
-        raise CliFailure(
-            f"{exc} (command line: --access-key-id, --access-key-secret-file); "
-            "or try --demo to use the built-in simulator"
-        ) from None
+        raise CliFailure(f"{exc} {_HINT}") from None
 
 
 @contextlib.asynccontextmanager

@@ -45,6 +45,7 @@ class Connection:
     demo: bool = False
     access_key_id: str | None = None
     access_key_secret_file: Path | None = None
+    profile: str | None = None
     iot_instance_id: str | None = None
     allow_insecure_http: bool = False
 
@@ -120,6 +121,12 @@ _OPTIONS = (
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET (secrets are never taken as arguments).",
     ),
     click.option(
+        "--profile",
+        metavar="NAME",
+        help="Credentials profile of ~/.aliyun/config.json or ~/.alibabacloud/credentials.ini "
+        "[env: ALIBABA_CLOUD_PROFILE].",
+    ),
+    click.option(
         "--iot-instance-id",
         metavar="ID",
         help="IotInstanceId sent with every call (instances that have one).",
@@ -147,6 +154,7 @@ def connection_options(func: F) -> F:
         demo: bool,
         access_key_id: str | None,
         access_key_secret_file: Path | None,
+        profile: str | None,
         iot_instance_id: str | None,
         allow_insecure_http: bool,
         **kwargs: Any,
@@ -159,6 +167,7 @@ def connection_options(func: F) -> F:
             demo=demo,
             access_key_id=access_key_id,
             access_key_secret_file=access_key_secret_file,
+            profile=profile,
             iot_instance_id=iot_instance_id,
             allow_insecure_http=allow_insecure_http,
         )

@@ -195,19 +195,6 @@ async def test_positional_arguments_are_refused() -> None:
             await client.list_ota_job_by_firmware("167")  # type: ignore[call-arg]
 
 
-def test_missing_credentials_are_refused() -> None:
-    with pytest.raises(ValidationError) as caught:
-        OTAClient(endpoint="http://ota.test")
-    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in str(caught.value)
-
-
-def test_a_missing_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id")
-    with pytest.raises(ValidationError) as caught:
-        OTAClient(endpoint="http://ota.test")
-    assert "ALIBABA_CLOUD_ACCESS_KEY_SECRET" in str(caught.value)
-
-
 @pytest.mark.parametrize(
     "options",
     [
