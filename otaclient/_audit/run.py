@@ -2,10 +2,12 @@
 
 Everything is read concurrently in one task group: the package listings, each package's
 batch listing (started as soon as the package is seen), and each batch's device tasks
-(started as soon as the batch is seen). Every list is read with the client's own harvest
+(started as soon as the batch is seen). Lists are read with the client's own harvest
 (``iter_*``: pages fetched concurrently, exactly once, bounded memory), and the client's
-limiter paces every request, so the audit only bounds how many batches it harvests at once.
-Tasks are folded into per-batch counters as they arrive and then dropped (see ``tally``).
+limiter paces every request, so the audit only bounds how many batches it reads at once.
+Each batch is read by the cheaper plan (``plan``): whole when small, counted by status
+when large. Tasks are folded into per-batch counters as they arrive and then dropped
+(``tally``).
 
 ListOTATaskByJob serves at most 100,000 tasks per listing; the harvest splits a larger
 batch by status, and if one status alone is still larger, that batch's report says
@@ -21,8 +23,9 @@ from typing import Any, TypeVar
 import anyio
 import attrs
 
-from .. import Firmware, Harvest, ListTooDeepError, OTAClient, OTAJob, ValidationError
+from .. import Firmware, Harvest, OTAClient, OTAJob, ValidationError
 from .crew import Crew
+from .plan import read_job
 from .progress import ListKind, ProgressCallback, ProgressTracker
 from .report import FirmwareReport, FleetReport, TaskSummary, from_fields
 from .tally import JobTally
@@ -207,15 +210,10 @@ class _Audit:
 
     async def _harvest_tasks(self, tally: JobTally) -> None:
         try:
-            tasks = self.client.iter_ota_task_by_job(job_id=str(tally.job.job_id))
-            async with self._watched("tasks", tasks):
-                async for task in tasks:
-                    tally.add(task)
-                    self.tracker.items += 1  # per task yielded: a page may be read twice
-        except ListTooDeepError:
-            tally.complete = False  # reported per job; the rest of the audit goes on
+            await read_job(self.client, self.tracker, tally, self.keep)
         finally:
             self.job_slots.release()
+        self.tracker.items += tally.total
         self.tracker.jobs_done += 1
 
     def _watched(self, kind: ListKind, listing: Harvest[T]) -> Harvest[T]:
