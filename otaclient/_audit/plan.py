@@ -1,15 +1,17 @@
 """Reading one job's device tasks by what it costs: whole when small, by status when large.
 
 The first page of the job's task list (100 tasks) tells its size. Reading the rest of a
-list of ``P`` pages costs ``P - 1`` pages and the closing read of page 1 (one answer when
-``P == 1``). Reading it by status costs, at the least, one count for each of the four
-statuses whose members need no look (``CONFIRM``, ``QUEUED``, ``SUCCEEDED``,
-``CANCELED``: :func:`~otaclient.audit.count_tasks`), the first page or pages of
-``FAILED`` (as many as ``keep`` failed devices need; their ``Total`` is the count), and a
-harvest of each stuck candidate status (``NOTIFIED``, ``IN_PROGRESS``: every member is
-looked at, their harvests' ``Total`` are the counts). Whichever costs less is done, so a
-job of a few pages is read whole, and a job of 10,000 tasks, 85 % of them ``SUCCEEDED``,
-costs a dozen requests rather than 101.
+list of ``P`` pages whole costs ``P - 1`` more pages, fetched concurrently; the reading is
+trusted when every page said the same ``Total`` and they hold that many distinct task ids
+(a job's tasks are only ever added, never deleted, so that is every task once), and
+otherwise the job is read by status. Reading it by status costs, at the least, one count
+for each of the four statuses whose members need no look (``CONFIRM``, ``QUEUED``,
+``SUCCEEDED``, ``CANCELED``: :func:`~otaclient.audit.count_tasks`), the first page or
+pages of ``FAILED`` (as many as ``keep`` failed devices need; their ``Total`` is the
+count), and a harvest of each stuck candidate status (``NOTIFIED``, ``IN_PROGRESS``: every
+member is looked at, their harvests' ``Total`` are the counts). Whichever costs less is
+done, so a job of up to 8 pages is read whole, and a job of 10,000 tasks, 85 % of them
+``SUCCEEDED``, costs about a dozen requests rather than 101.
 
 The counts read by status must add up to the first page's ``Total``; when they do not,
 ``count_tasks`` reads every status again and says which ones moved (``JobReport.moved``)
@@ -26,7 +28,7 @@ import math
 
 import anyio
 
-from .. import ListTooDeepError, OTAClient, TaskStatus
+from .. import ListTooDeepError, OTAClient, OTATask, Page, TaskStatus
 from .counting import count_tasks
 from .crew import Crew
 from .progress import ListKind, ProgressTracker, Reading
@@ -57,13 +59,22 @@ def whole_costs_less(total: int, keep: int) -> bool:
     """Whether reading the rest of a job of ``total`` tasks, whose first page is in,
     costs no more requests than the cheapest reading by status could.
 
-    >>> whole_costs_less(200, 50), whole_costs_less(700, 50), whole_costs_less(701, 50)
+    >>> whole_costs_less(200, 50), whole_costs_less(800, 50), whole_costs_less(801, 50)
     (True, True, False)
     """
-    pages = math.ceil(total / PAGE_SIZE)
-    rest = 0 if pages <= 1 else pages  # pages 2..P and page 1 read again
+    rest = math.ceil(total / PAGE_SIZE) - 1
     cheapest = len(_COUNTED) + failed_pages(keep)[1] + len(_HARVESTED)
     return rest <= cheapest
+
+
+def _every_task_once(total: int, pages: list[Page[OTATask]]) -> bool:
+    """Whether ``pages`` hold every task of the job, each once: every page said the same
+    ``Total``, and they hold that many different task ids. A job's tasks are never deleted
+    (tasks are only added, to a dynamic job), so ``Total`` distinct ids are all of them,
+    wherever status changes moved them in the service's order meanwhile."""
+    ids = {task.task_id for page in pages for task in page.items}
+    held = sum(len(page.items) for page in pages)
+    return all(page.total == total for page in pages) and len(ids) == held == total
 
 
 async def read_job(client: OTAClient, tracker: ProgressTracker, tally: JobTally, keep: int) -> None:
@@ -88,6 +99,7 @@ class _JobRead:
         self.job_id = str(tally.job.job_id)
         self.readings: list[Reading] = []
         self.known: dict[str, int] = {}
+        self._later: list[Page[OTATask]] = []
 
     def reading(self, kind: ListKind) -> Reading:
         reading = self.tracker.reading(kind)
@@ -95,29 +107,42 @@ class _JobRead:
         return reading
 
     async def read(self) -> None:
-        tally = self.tally
-        first = self.reading("tasks")
-        harvest = self.client.iter_ota_task_by_job(job_id=self.job_id).on_progress(first.follow)
-        try:
-            pages = harvest.pages
-            page = await anext(pages, None)
-            if page is None:
-                return
-            for task in page.items:
-                tally.add(task)
-            if whole_costs_less(page.total, self.keep):
-                async for page in pages:
+        first = await self._page(1)
+        if whole_costs_less(first.total, self.keep):
+            pages = await self._rest(first)
+            if _every_task_once(first.total, pages):
+                for page in pages:
                     for task in page.items:
-                        tally.add(task)
+                        self.tally.add(task)
                 return
-        except ListTooDeepError:
-            tally.complete = False  # reported per job; the rest of the audit goes on
-            return
+        await self._by_status(total=max(page.total for page in (first, *self._later)))
+
+    async def _page(self, number: int) -> Page[OTATask]:
+        reading = self.reading("tasks" if number == 1 else "detail")
+        reading.plan(1)
+        try:
+            return await self.client.list_ota_task_by_job(
+                job_id=self.job_id, page_size=PAGE_SIZE, current_page=number
+            )
         finally:
-            await harvest.aclose()
-            first.close()
-        tally.reset()
-        await self._by_status(total=page.total)
+            reading.answered()
+            reading.close()
+
+    async def _rest(self, first: Page[OTATask]) -> list[Page[OTATask]]:
+        """Pages 2 to the last, concurrently, after ``first``; all of them in page order."""
+        last = math.ceil(first.total / PAGE_SIZE)
+        found: dict[int, Page[OTATask]] = {1: first}
+
+        async def fetch(number: int) -> None:
+            found[number] = await self._page(number)
+
+        async with anyio.create_task_group() as group:
+            crew = Crew(group)
+            for number in range(2, last + 1):
+                crew.start_soon(fetch, number)
+        crew.raise_failure()
+        self._later = [found[number] for number in range(2, last + 1)]
+        return [found[number] for number in sorted(found)]
 
     async def _by_status(self, *, total: int) -> None:
         async with anyio.create_task_group() as group:
@@ -144,16 +169,21 @@ class _JobRead:
     async def _harvest_status(self, status: TaskStatus) -> None:
         reading = self.reading("detail")
         harvest = self.client.iter_ota_task_by_job(job_id=self.job_id, task_status=status)
+        members = 0
         try:
             async with harvest.on_progress(reading.follow):
                 async for task in harvest:
-                    self.tally.examine(task)
+                    if task.task_status == status:  # a list split by status holds others
+                        members += 1
+                        self.tally.examine(task)
         except ListTooDeepError:
-            self.tally.complete = False  # count_tasks counts it; not every member was seen
-            return
+            members = -1
         finally:
             reading.close()
-        self.known[status] = harvest.progress.total or 0
+        if members == harvest.progress.total:
+            self.known[status] = members
+        else:  # counted by count_tasks instead; not every member was looked at
+            self.tally.complete = False
 
     async def _read_failed(self) -> None:
         size, pages = failed_pages(self.keep)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from audit_fake_api import FakeAccount
 from audit_helpers import ANCHOR, ANCHOR_MS, client_of, make_simulator, stuck_ground_truth
 from support.moving_fleet import MovingTransport, is_count, move_task
 
@@ -159,7 +160,34 @@ async def test_a_small_job_is_read_whole_for_no_more_than_its_pages() -> None:
     async with client_of(sim) as client:
         report = await audit_fleet(client, now=ANCHOR)
     assert report.jobs[0].task_counts == sim.fleet.task_status_counts(job_id)
-    assert _task_requests(sim) == _harvest_cost(250)
+    assert _task_requests(sim) == 3  # its three pages, each once
+
+
+async def test_a_whole_reading_without_every_task_once_is_read_by_status_instead() -> None:
+    # A service whose list of 150 tasks repeats one task on page 2 (and so lacks another).
+    tasks = [
+        {"TaskId": f"t{n}", "JobId": "job-1", "TaskStatus": "FAILED" if n % 3 else "SUCCEEDED"}
+        for n in range(150)
+    ]
+    listed = [*tasks[:100], tasks[0], *tasks[101:]]
+    account = FakeAccount(
+        [{"FirmwareId": "fw-1", "ProductKey": "pk-1"}],
+        {"fw-1": [{"JobId": "job-1", "FirmwareId": "fw-1", "JobStatus": "IN_PROGRESS"}]},
+        {"job-1": listed},
+    )
+    async with OTAClient(
+        access_key_id="id",
+        access_key_secret="s",
+        endpoint="http://fake.test",
+        transport=account.transport(),
+        qps=None,
+    ) as client:
+        report = await audit_fleet(client, now=ANCHOR)
+    (job,) = report.jobs
+    truth = {s: sum(t["TaskStatus"] == s for t in listed) for s in ("FAILED", "SUCCEEDED")}
+    assert {s: n for s, n in job.task_counts.items() if n} == truth
+    counts = [r for r in account.requests if r.get("PageSize") == "1"]
+    assert len(counts) == 4  # CONFIRM, QUEUED, SUCCEEDED, CANCELED: read by status
 
 
 async def test_failed_devices_take_as_many_failed_pages_as_the_cap_needs() -> None:
