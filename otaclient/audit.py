@@ -53,6 +53,7 @@ from ._audit.report import (
     TaskSummary,
 )
 from ._audit.run import DEFAULT_STUCK_AFTER, audit_fleet
+from ._audit.state import AuditState
 from ._audit.tally import is_stuck
 from ._export import converter, iso_time
 
@@ -68,6 +69,7 @@ __all__ = [
     "UNFINISHED",
     "TaskCounts",
     "AuditProgress",
+    "AuditState",
     "AuditStats",
     "DeviceIssue",
     "FirmwareReport",

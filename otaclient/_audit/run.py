@@ -28,6 +28,7 @@ from .crew import Crew
 from .plan import read_job
 from .progress import ListKind, ProgressCallback, ProgressTracker
 from .report import FirmwareReport, FleetReport, TaskSummary, from_fields
+from .state import AuditState
 from .tally import JobTally
 
 __all__ = ["DEFAULT_STUCK_AFTER", "audit_fleet"]
@@ -49,6 +50,8 @@ async def audit_fleet(
     progress: ProgressCallback | None = None,
     max_devices_per_job: int = 50,
     max_jobs_in_flight: int = MAX_JOBS_IN_FLIGHT,
+    stop: anyio.Event | None = None,
+    state: AuditState | None = None,
 ) -> FleetReport:
     """Audit the OTA state of a fleet: every package, batch and device task in scope.
 
@@ -61,6 +64,13 @@ async def audit_fleet(
     ``max_jobs_in_flight`` batches are harvested at once, each with its pages fetched
     concurrently by the client.
 
+    ``stop``: when this event is set, the audit stops reading and returns at once what it
+    has: the batches it had finished, in a report with ``complete=False`` (what the
+    command line does on Ctrl-C). ``state``: an open :class:`~otaclient.audit.AuditState`;
+    batches are recorded in it as they are read, an interrupted run is resumed (with its
+    own ``now``), and batches that cannot have changed are taken from it instead of being
+    read again (what is trusted, and why: ``AuditState``).
+
     The first request that still fails after the client's retries stops the audit and is
     raised as is (``APIError``, ``ThrottlingError``, ``TransportError``, ...).
 
@@ -72,6 +82,10 @@ async def audit_fleet(
     now = _as_of(now)
     _check_limits(stuck_after, max_devices_per_job, max_jobs_in_flight)
     scope = _scope(product_keys)
+    if state is not None:
+        now = await state.begin(
+            product_keys=scope, stuck_after=stuck_after, keep=max_devices_per_job, now=now
+        )
     tracker = ProgressTracker(client, progress)
     audit = _Audit(
         client,
@@ -80,8 +94,11 @@ async def audit_fleet(
         stuck_after=stuck_after,
         keep=max_devices_per_job,
         jobs_in_flight=max_jobs_in_flight,
+        state=state,
     )
-    await audit.run(scope)
+    await audit.run(scope, stop)
+    if state is not None and not audit.stopped:
+        await state.finish()
     tracker.finish()
     return FleetReport.build(
         generated_at=now,
@@ -89,6 +106,7 @@ async def audit_fleet(
         product_keys=scope,
         firmware=audit.firmware_reports(),
         stats=tracker.audit_stats(),
+        complete=not audit.stopped,
     )
 
 
@@ -145,8 +163,11 @@ class _Audit:
         stuck_after: timedelta,
         keep: int,
         jobs_in_flight: int,
+        state: AuditState | None,
     ) -> None:
         self.client = client
+        self.state = state
+        self.stopped = False
         self.tracker = tracker
         self.now = now
         self.stuck_after = stuck_after
@@ -157,13 +178,22 @@ class _Audit:
         self.job_ids: set[str] = set()
         self.crew: Crew
 
-    async def run(self, scope: tuple[str, ...] | None) -> None:
-        async with anyio.create_task_group() as task_group:
-            self.crew = Crew(task_group)
-            for index, product_key in enumerate(scope or (None,)):
-                self.tracker.listing_opened()
-                self.crew.start_soon(self._list_firmware, index, product_key)
+    async def run(self, scope: tuple[str, ...] | None, stop: anyio.Event | None) -> None:
+        async with anyio.create_task_group() as outer:
+            if stop is not None:
+                outer.start_soon(self._stop_when, stop, outer.cancel_scope)
+            async with anyio.create_task_group() as task_group:
+                self.crew = Crew(task_group)
+                for index, product_key in enumerate(scope or (None,)):
+                    self.tracker.listing_opened()
+                    self.crew.start_soon(self._list_firmware, index, product_key)
+            outer.cancel_scope.cancel()  # everything was read: the stop watcher is done
         self.crew.raise_failure()
+
+    async def _stop_when(self, stop: anyio.Event, scope: anyio.CancelScope) -> None:
+        await stop.wait()
+        self.stopped = True
+        scope.cancel()
 
     # ------------------------------------------------------------------ the three lists
 
@@ -203,16 +233,41 @@ class _Audit:
                     )
                     found.append(_Found((len(found),), tally))
                     self.tracker.jobs += 1
+                    if await self._restored(tally):
+                        continue
                     await self.job_slots.acquire()
                     self.crew.start_soon(self._harvest_tasks, tally)
         finally:
             self.tracker.listing_closed()
+
+    async def _restored(self, tally: JobTally) -> bool:
+        """Whether the state file holds ``tally``'s job as it still is (then it is done)."""
+        stored = None if self.state is None else await self.state.lookup(tally.job)
+        if stored is None:
+            return False
+        tally.restore(
+            stored.tasks,
+            stored.failed_devices,
+            stored.stuck_devices,
+            complete=stored.complete,
+            moved=stored.moved,
+        )
+        self._job_done(tally)
+        return True
 
     async def _harvest_tasks(self, tally: JobTally) -> None:
         try:
             await read_job(self.client, self.tracker, tally, self.keep)
         finally:
             self.job_slots.release()
+        tally.done = True
+        if self.state is not None:
+            # Shielded: a job read in full is recorded even when a stop arrives meanwhile.
+            with anyio.CancelScope(shield=True):
+                await self.state.record(tally.job, tally.report())
+        self._job_done(tally)
+
+    def _job_done(self, tally: JobTally) -> None:
         self.tracker.items += tally.total
         self.tracker.jobs_done += 1
 
@@ -228,6 +283,7 @@ class _Audit:
             jobs = tuple(
                 entry.item.report()
                 for entry in sorted(self.jobs[firmware_id], key=lambda entry: entry.order)
+                if entry.item.done  # a stopped audit reports the jobs it finished
             )
             reports.append(
                 from_fields(

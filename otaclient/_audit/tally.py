@@ -100,6 +100,9 @@ class JobTally:
         """Set to ``False`` when the listing could not reach every task."""
         self.moved: tuple[str, ...] = ()
         """Statuses whose count changed while they were counted."""
+        self.done = False
+        """Set once every task of the job has been counted (or taken from a state file)."""
+        self._kept: tuple[tuple[DeviceIssue, ...], tuple[DeviceIssue, ...]] | None = None
 
     @property
     def total(self) -> int:
@@ -127,6 +130,21 @@ class JobTally:
         self.complete = self.complete and complete
         self.moved = tuple(moved)
 
+    def restore(
+        self,
+        summary: TaskSummary,
+        failed: tuple[DeviceIssue, ...],
+        stuck: tuple[DeviceIssue, ...],
+        *,
+        complete: bool,
+        moved: tuple[str, ...],
+    ) -> None:
+        """The job as an earlier audit read it (``otaclient.audit.AuditState``)."""
+        self.set_counts(summary.counts, complete=complete, moved=moved)
+        self._stuck = summary.stuck
+        self._kept = (failed, stuck)
+        self.done = True
+
     def examine(self, task: OTATask) -> None:
         """Keep ``task`` if it is one of the failed or stuck devices to list; a stuck task
         adds to the stuck count. (Its status is not counted: see ``add``.)"""
@@ -152,8 +170,8 @@ class JobTally:
             selection_type=_text(job.selection_type),
             target_selection=_text(job.target_selection),
             tasks=TaskSummary(dict(self._counts), self._stuck),
-            failed_devices=self._failed.sorted(),
-            stuck_devices=self._stuck_devices.sorted(),
+            failed_devices=self._kept[0] if self._kept else self._failed.sorted(),
+            stuck_devices=self._kept[1] if self._kept else self._stuck_devices.sorted(),
             complete=self.complete,
             moved=self.moved,
         )
