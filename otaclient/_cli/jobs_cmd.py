@@ -18,6 +18,7 @@ from .failures import CliFailure, run_async
 from .listing import output_option, show_items
 from .options import Connection, connection_options
 from .output import record, write_records
+from .watch_cmd import watch
 
 __all__ = ["jobs"]
 
@@ -228,3 +229,6 @@ def _created_rest(created: CreatedJob) -> dict[str, Any]:
     data = record(created)
     data.pop("job_id", None)
     return data
+
+
+jobs.add_command(watch)

@@ -58,3 +58,18 @@ def is_count(params: dict[str, str], status: str | None = None) -> bool:
         and params.get("PageSize") == "1"
         and (status is None or params.get("TaskStatus") == status)
     )
+
+
+def finish_tasks(sim: Simulator, job_id: str, count: int, status: str = "SUCCEEDED") -> int:
+    """Finish up to ``count`` unfinished tasks of ``job_id`` in ``status`` (a device
+    upgrading); returns how many were finished."""
+    fleet = sim.fleet
+    job = fleet.jobs_by_id[job_id]
+    done = 0
+    for old in ("CONFIRM", "QUEUED", "NOTIFIED", "IN_PROGRESS"):  # the queue drains first
+        for row in list(job.tasks.rows_with_status(TASK_STATUSES.index(old))):
+            if done == count:
+                return done
+            fleet.set_task_status(job, row, TASK_STATUSES.index(status), fleet.anchor_ms)
+            done += 1
+    return done
