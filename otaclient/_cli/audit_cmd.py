@@ -108,7 +108,8 @@ def audit(
 
     async def main() -> FleetReport:
         stop = anyio.Event()
-        async with open_session(conn) as session, _stopped_by_ctrl_c(stop):
+        # The signal watcher outermost: the session names the endpoint in its errors first.
+        async with _stopped_by_ctrl_c(stop), open_session(conn) as session:
             click.echo(f"auditing {session.target}", err=True)
             async with _state(state_path) as state:
                 with LiveProgress(stderr, enabled=live) as display:

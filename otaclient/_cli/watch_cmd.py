@@ -124,7 +124,7 @@ def poll_line(poll: Poll) -> str:
 
 def poll_table(poll: Poll, job_id: str) -> Group:
     """The live display: a table of counts and changes, and a summary line."""
-    table = Table(title=f"batch {job_id} · poll {poll.number}", title_justify="left")
+    table = Table()
     table.add_column("status")
     table.add_column("tasks", justify="right")
     table.add_column("change", justify="right")
@@ -134,7 +134,7 @@ def poll_table(poll: Poll, job_id: str) -> Group:
             str(status), f"{poll.counts.counts[status]:,}", f"{moved:+,}" if moved else ""
         )
     summary = poll_line(poll).split(" | ", 1)[1]
-    return Group(table, Text(summary))
+    return Group(Text(f"batch {job_id} · poll {poll.number}", style="bold"), table, Text(summary))
 
 
 class JobWatch:

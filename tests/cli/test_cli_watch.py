@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -252,3 +253,32 @@ def test_ctrl_c_ends_a_watch_with_130(served_http: Served) -> None:
             if process.poll() is None:
                 process.kill()
         assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+
+
+def test_on_a_terminal_the_watch_is_a_live_table(served_http: Served) -> None:
+    job_id = _job(served_http, finished=True)
+    main, child = pty.openpty()
+    env = _env(served_http) | {"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"}
+    command = [sys.executable, "-m", "otaclient.cli", "jobs", "watch", job_id, "--qps", "0"]
+    with subprocess.Popen(command, stdin=child, stdout=child, stderr=child, env=env) as process:
+        os.close(child)
+        chunks = []
+        try:
+            while True:
+                try:
+                    chunk = os.read(main, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            assert process.wait(timeout=60) == 0
+        finally:
+            os.close(main)
+            if process.poll() is None:
+                process.kill()
+    screen = b"".join(chunks).decode(errors="replace")
+    assert f"batch {job_id} · poll 1" in screen
+    assert "status" in screen and "change" in screen  # the table's header
+    assert " | finished " not in screen  # no log lines on a terminal
+    assert "Traceback" not in screen
