@@ -2,8 +2,9 @@
 
 It shows the phase, requests done of those the audit plans (``~`` while the plan is an
 estimate: batches not yet sized count as the average), device tasks counted, the measured
-request rate against the limiter's cap, throttling answers so far and the ETA. It is only drawn when stderr is a terminal (and not
-``--no-progress``); otherwise it does nothing, so pipes and log files stay clean.
+request rate against the limiter's cap, throttling answers so far and the ETA. It is only
+drawn when stderr is a terminal (and not ``--no-progress``); otherwise it does nothing, so
+pipes and log files stay clean.
 """
 
 from __future__ import annotations
