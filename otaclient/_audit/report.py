@@ -169,7 +169,9 @@ class JobReport:
 
     ``failed_devices`` holds the most recently modified failed tasks and ``stuck_devices``
     the longest-stuck ones, each at most the audit's ``max_devices_per_job``; the full
-    numbers are ``tasks.failed`` and ``tasks.stuck``. ``complete`` is ``False`` when the
+    numbers are ``tasks.failed`` and ``tasks.stuck``. (A batch large enough to be counted
+    by status lists the newest of the first ``max_devices_per_job`` failed tasks the
+    service lists: the API documents no order to ask for the newest of all.) ``complete`` is ``False`` when the
     service's paging limit (100,000 tasks per listing) kept some tasks out of the counts,
     or when counts read by status still did not add up to the job's total after being
     read again. ``moved`` names the statuses whose count changed while the audit counted

@@ -61,8 +61,14 @@ async def audit_fleet(
     an aware ``datetime`` to audit "as of" another moment). ``progress`` is called with an
     :class:`~otaclient.audit.AuditProgress` after every page. Each batch keeps at most
     ``max_devices_per_job`` failed and as many stuck devices (the counts are always exact).
-    ``max_jobs_in_flight`` batches are harvested at once, each with its pages fetched
+    ``max_jobs_in_flight`` batches are read at once, each with its requests sent
     concurrently by the client.
+
+    Each batch is read by the cheaper plan: whole when it is a few pages, else counted by
+    status (:func:`~otaclient.audit.count_tasks`) with only its ``NOTIFIED`` and
+    ``IN_PROGRESS`` tasks and its first failed ones read one by one; a batch whose counts
+    moved while read says which (``JobReport.moved``), and one whose counts never added
+    up to its total is ``complete=False``.
 
     ``stop``: when this event is set, the audit stops reading and returns at once what it
     has: the batches it had finished, in a report with ``complete=False`` (what the
