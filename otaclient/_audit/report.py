@@ -171,11 +171,12 @@ class JobReport:
     the longest-stuck ones, each at most the audit's ``max_devices_per_job``; the full
     numbers are ``tasks.failed`` and ``tasks.stuck``. (A batch large enough to be counted
     by status lists the newest of the first ``max_devices_per_job`` failed tasks the
-    service lists: the API documents no order to ask for the newest of all.) ``complete`` is ``False`` when the
-    service's paging limit (100,000 tasks per listing) kept some tasks out of the counts,
-    or when counts read by status still did not add up to the job's total after being
-    read again. ``moved`` names the statuses whose count changed while the audit counted
-    them (the counts are as last read).
+    service lists: the API documents no order to ask for the newest of all.)
+
+    ``complete`` is ``False`` when the service's paging limit (100,000 tasks per listing)
+    kept some tasks out of the counts, or when counts read by status still did not add up
+    to the job's total after being read again. ``moved`` names the statuses whose count
+    changed while the audit counted them (the counts are as last read).
     ``job_status`` and ``job_type`` use one spelling for documented variants (``COMPLETE``
     is reported as ``COMPLETED``, ``VERFIY_FIRMWARE`` as ``VERIFY_FIRMWARE``).
     """
