@@ -13,7 +13,7 @@ import httpx
 import pytest
 from audit_fake_api import FakeAccount
 from audit_helpers import ANCHOR, ANCHOR_MS, client_of, make_simulator, stuck_ground_truth
-from support.moving_fleet import MovingTransport, is_count, move_task
+from support.moving_fleet import InflatedCount, MovingTransport, is_count, move_task
 
 from otaclient import OTAClient, ValidationError
 from otaclient.audit import TaskCounts, audit_fleet, count_tasks, statuses_that_can_change
@@ -231,3 +231,13 @@ async def test_progress_total_is_the_plan_and_the_eta_shows_from_the_first_answe
     assert all(p.eta is not None for p in seen)
     assert all(p.pages_estimated >= p.pages_done for p in seen)
     assert last.items == 2000
+
+
+async def test_a_job_whose_counts_never_add_up_is_reported_incomplete() -> None:
+    sim, job_id = _big_job()
+    async with client_of(sim, transport=InflatedCount(sim, "SUCCEEDED")) as client:
+        report = await audit_fleet(client, now=ANCHOR)
+    (job,) = report.jobs
+    assert not job.complete
+    truth = sim.fleet.task_status_counts(job_id)
+    assert job.task_counts == truth | {"SUCCEEDED": truth["SUCCEEDED"] + 1}  # as last read

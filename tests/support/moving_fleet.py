@@ -9,6 +9,7 @@ the fleet's own method (ground truth stays ``sim.fleet``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
@@ -73,3 +74,28 @@ def finish_tasks(sim: Simulator, job_id: str, count: int, status: str = "SUCCEED
             fleet.set_task_status(job, row, TASK_STATUSES.index(status), fleet.anchor_ms)
             done += 1
     return done
+
+
+class InflatedCount(httpx.AsyncBaseTransport):
+    """``sim``'s transport, except that every one-item count of ``status`` answers a
+    ``Total`` one too high: a service whose counts never add up."""
+
+    def __init__(self, sim: Simulator, status: str) -> None:
+        self._inner = sim.transport()
+        self._status = status
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        body = await request.aread()
+        if body:
+            params.update(parse_qsl(body.decode()))
+        response = await self._inner.handle_async_request(request)
+        if not is_count(params, self._status):
+            return response
+        data = json.loads(await response.aread())
+        key = "Total" if "Total" in data else "total"
+        data[key] = int(data[key]) + 1
+        return httpx.Response(response.status_code, json=data)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
