@@ -53,7 +53,7 @@ from ._audit.report import (
     TaskSummary,
 )
 from ._audit.run import DEFAULT_STUCK_AFTER, audit_fleet
-from ._audit.state import AuditState
+from ._audit.state import AuditState, StoredJob
 from ._audit.tally import is_stuck
 from ._export import converter, iso_time
 
@@ -66,6 +66,7 @@ __all__ = [
     "RUNNING_JOB_STATUSES",
     "STUCK_STATUSES",
     "SUCCESS_RATE_DEFINITION",
+    "StoredJob",
     "UNFINISHED",
     "TaskCounts",
     "AuditProgress",

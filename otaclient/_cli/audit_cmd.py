@@ -106,6 +106,8 @@ def audit(
     stderr = Console(stderr=True, highlight=False)
     live = show_progress if show_progress is not None else stderr.is_terminal
 
+    reused: list[int] = []
+
     async def main() -> FleetReport:
         stop = anyio.Event()
         # The signal watcher outermost: the session names the endpoint in its errors first.
@@ -113,7 +115,7 @@ def audit(
             click.echo(f"auditing {session.target}", err=True)
             async with _state(state_path) as state:
                 with LiveProgress(stderr, enabled=live) as display:
-                    return await audit_fleet(
+                    report = await audit_fleet(
                         session.client,
                         product_keys=product_keys or None,
                         stuck_after=timedelta(hours=stuck_after),
@@ -122,6 +124,8 @@ def audit(
                         stop=stop,
                         state=state,
                     )
+                reused.append(state.reused if state is not None else 0)
+                return report
 
     report = run_async(main)
     with open_output(output) as out:
@@ -135,10 +139,12 @@ def audit(
             f'"complete": false{where}{resume}',
             exit_code=EXIT_INTERRUPTED,
         )
+    from_state = f"; {reused[0]} batches taken from {state_path}" if reused and reused[0] else ""
     click.echo(
         f"audited {totals.firmware} packages, {totals.jobs} batches, "
         f"{totals.tasks.total:,} device tasks in {report.stats.elapsed_seconds:.1f} s "
-        f"({report.stats.requests} requests, {report.stats.throttled} throttled)" + where,
+        f"({report.stats.requests} requests, {report.stats.throttled} throttled{from_state})"
+        + where,
         err=True,
     )
 
