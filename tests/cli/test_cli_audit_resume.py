@@ -105,6 +105,7 @@ def test_an_interrupted_audit_run_again_with_its_state_file_reads_only_what_was_
     _matches_the_fleet(served_http, report)
     finished = {job["job_id"] for job in json.loads(first_out.read_text())["jobs"]}
     assert finished
+    assert f"{len(finished)} batches taken from {state}" in second.stderr
     assert sim.stats.per_action["ListOTATaskByJob"] == sum(
         max(1, math.ceil(len(job.tasks) / 100))
         for job in sim.fleet.jobs
