@@ -29,6 +29,7 @@ BENCHMARKS = (
     "limiter",
     "many_accounts",
     "per_action_audit",
+    "audit_cost",
     "credentials",
     "transports",
 )

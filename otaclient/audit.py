@@ -25,12 +25,17 @@ Definitions:
 
 Memory stays bounded however large the fleet: device tasks are counted as pages arrive and
 dropped; each batch keeps at most ``max_devices_per_job`` failed and stuck devices.
+
+What it costs: each job is read by the cheaper plan (``_audit/plan.py``): a small job
+whole, a large one counted by status (:func:`count_tasks`, one one-item page per status)
+with only its stuck candidates and its first failed devices read task by task.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ._audit.counting import DEFAULT_COUNT_ROUNDS, TaskCounts, count_tasks, statuses_that_can_change
 from ._audit.export import configure_converter
 from ._audit.progress import AuditProgress, ProgressCallback
 from ._audit.report import (
@@ -48,19 +53,24 @@ from ._audit.report import (
     TaskSummary,
 )
 from ._audit.run import DEFAULT_STUCK_AFTER, audit_fleet
+from ._audit.state import AuditState, StoredJob
 from ._audit.tally import is_stuck
 from ._export import converter, iso_time
 
 configure_converter(converter)
 
 __all__ = [
+    "DEFAULT_COUNT_ROUNDS",
     "DEFAULT_STUCK_AFTER",
     "FINISHED",
     "RUNNING_JOB_STATUSES",
     "STUCK_STATUSES",
     "SUCCESS_RATE_DEFINITION",
+    "StoredJob",
     "UNFINISHED",
+    "TaskCounts",
     "AuditProgress",
+    "AuditState",
     "AuditStats",
     "DeviceIssue",
     "FirmwareReport",
@@ -70,10 +80,12 @@ __all__ = [
     "ProgressCallback",
     "TaskSummary",
     "audit_fleet",
+    "count_tasks",
     "is_stuck",
     "iso_time",
     "job_to_dict",
     "report_to_dict",
+    "statuses_that_can_change",
     "summary_to_dict",
 ]
 

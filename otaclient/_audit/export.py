@@ -13,7 +13,9 @@ shape is its fields' dict with some keys replaced in place (``_spliced``). The s
 
 Each job has ``job_id``, ``firmware_id``, ``product_key``, ``job_status`` and
 ``task_counts`` (every task status -> number of device tasks), ``failed_count`` and
-``stuck_count``, and more (CONTRACT.md, "Command line").
+``stuck_count``, and more (CONTRACT.md, "Command line"); ``moved`` (the statuses whose
+count changed while the audit read them) only when there are some. A report of a stopped
+audit starts with ``"complete": false``.
 """
 
 from __future__ import annotations
@@ -106,12 +108,17 @@ def _job_shape(conv: cattrs.Converter) -> Callable[[Any], Plain]:
     def stuck_devices(job: JobReport, fields: Plain) -> Plain:
         return {"stuck_count": fields["tasks"]["stuck"], "stuck_devices": fields["stuck_devices"]}
 
+    def moved(job: JobReport, fields: Plain) -> Plain:
+        # Only where counts moved while read: a job read still keeps the shape it always had.
+        return {"moved": list(job.moved)} if job.moved else {}
+
     return _spliced(
         conv,
         JobReport,
         target_selection=target_selection,
         tasks=tasks,
         stuck_devices=stuck_devices,
+        moved=moved,
     )
 
 

@@ -1,12 +1,13 @@
 """Watching an audit: a progress snapshot, the callback that receives it, and its tracker.
 
-The audit reads three kinds of list (packages, each package's batches, each batch's device
-tasks), each with a ``Harvest`` whose progress the tracker follows (``watch``). A list's page
-count is known once its first page is in; ``pages_total`` is exact once
-every list has been discovered and sized, and ``pages_estimated`` guesses it before that
-(lists not yet sized count as the average sized task list). The request rate is measured over
-the last few seconds from the client's own counters, and the ETA divides the pages left by
-the page rate measured the same way (by the limiter's rate before there is a measurement).
+The audit's progress is its plan, in requests: every read it starts (a list's harvest,
+a job's counts) says how many requests it will send once it knows (a list once its first
+page is in, counts at once), and a read that stops early gives back what it did not send
+(``Reading``). ``pages_total`` is exact once every list has been discovered and sized, and
+``pages_estimated`` guesses it before that (a job not yet sized counts as the average job
+sized so far). The request rate is measured over the last few seconds from the client's own
+counters, and the ETA divides the requests left by the rate measured the same way (by the
+limiter's rate before there is a measurement, so that it shows from the first answers on).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import attrs
 from .. import HarvestProgress, OTAClient
 from .report import AuditStats
 
-__all__ = ["AuditProgress", "ProgressCallback", "ProgressTracker"]
+__all__ = ["AuditProgress", "ProgressCallback", "ProgressTracker", "Reading"]
 
 Phase = Literal["listing", "harvesting", "done"]
-ListKind = Literal["firmware", "jobs", "tasks"]
+ListKind = Literal["firmware", "jobs", "tasks", "detail"]
 
 
 @attrs.frozen
@@ -36,9 +37,10 @@ class AuditProgress:
       ``"harvesting"`` once only device tasks are left, ``"done"`` at the end;
     * ``firmware``, ``jobs``: packages and batches found so far; ``jobs_done``: batches
       whose every task has been counted;
-    * ``pages_done``: list pages read (all three kinds); ``pages_total``: the exact number
-      of pages the audit reads, ``None`` until it is known; ``pages_estimated``: the best
-      guess meanwhile (never below ``pages_done``);
+    * ``pages_done``: list pages read, a count by status being a page of one item: the
+      requests answered, retries aside; ``pages_total``: the exact number the audit's plan
+      reads, ``None`` until it is known; ``pages_estimated``: the best guess meanwhile
+      (never below ``pages_done``);
     * ``items``: device tasks counted;
     * ``requests``, ``retries``, ``throttled``: the client's counters since the audit began;
     * ``qps``: requests per second over the last few seconds; ``qps_cap``: the limiter's
@@ -98,8 +100,62 @@ class _Meter:
         return (value - first) / span if span >= 1.0 else None
 
 
+class Reading:
+    """One read the audit plans (a list's harvest, a job's counts): the requests it
+    planned and those answered. ``close`` settles it: what it did not read, it never will."""
+
+    def __init__(self, tracker: ProgressTracker, kind: ListKind) -> None:
+        self._tracker = tracker
+        self.kind = kind
+        self.planned = 0
+        self.done = 0
+        self.sized = False
+
+    def plan(self, requests: int) -> None:
+        """``requests`` more requests will be sent."""
+        self.planned += requests
+        self._tracker.planned += requests
+        if not self.sized:
+            self.sized = True
+            self._tracker.sized(self.kind)
+
+    def answered(self) -> None:
+        """One of them was answered."""
+        self.done += 1
+        self._tracker.page_done()
+
+    def on_request(self, requests: int) -> None:
+        """``count_tasks``'s ``on_request``: ``n`` planned, or (``0``) one answered."""
+        if requests:
+            self.plan(requests)
+        else:
+            self.answered()
+
+    def follow(self, progress: HarvestProgress) -> None:
+        """``Harvest.on_progress``: its page reads planned and answered."""
+        if progress.pages_planned is not None and progress.pages_planned > self.planned:
+            self.plan(progress.pages_planned - self.planned)
+        while self.done < progress.pages_done:
+            self.answered()
+
+    def close(self) -> None:
+        """The read is over: requests it planned and did not send are no longer planned."""
+        if not self.sized:
+            self.sized = True
+            self._tracker.sized(self.kind)
+        left = self.planned - self.done
+        if left > 0:
+            self.planned = self.done
+            self._tracker.planned -= left
+
+
 class ProgressTracker:
-    """Counts what the audit does and reports :class:`AuditProgress` snapshots."""
+    """Counts what the audit does and reports :class:`AuditProgress` snapshots.
+
+    The plan is in requests: every read the audit starts says how many it will send
+    (a list once its first page says how long it is, a job's counts one per status),
+    and a job not yet sized counts as the average of the jobs sized so far.
+    """
 
     def __init__(
         self,
@@ -121,41 +177,33 @@ class ProgressTracker:
         self.jobs_done = 0
         self.pages_done = 0
         self.items = 0
-        self._unsized: dict[ListKind, int] = {"firmware": 0, "jobs": 0, "tasks": 0}
-        self._sized_pages = 0
-        self._task_lists = 0
-        self._task_list_pages = 0
+        self.planned = 0
+        self._unsized: dict[ListKind, int] = {"firmware": 0, "jobs": 0, "tasks": 0, "detail": 0}
+        self._jobs_sized = 0
+        self._job_requests = 0
         self._listing_open = 0
         self._done = False
 
     # ------------------------------------------------------------------ events
 
+    def reading(self, kind: ListKind) -> Reading:
+        """A read of ``kind`` is about to start (not sized until its plan is known)."""
+        self._unsized[kind] += 1
+        return Reading(self, kind)
+
     def watch(self, kind: ListKind) -> Callable[[HarvestProgress], None]:
         """A list will be read; the returned callback follows its harvest's progress
         (``Harvest.on_progress``): pages read, and the page reads its harvest plans."""
-        self._unsized[kind] += 1
-        done = 0
-        planned: int | None = None
+        return self.reading(kind).follow
 
-        def follow(progress: HarvestProgress) -> None:
-            nonlocal done, planned
-            if progress.pages_planned != planned and progress.pages_planned is not None:
-                self._planned(kind, progress.pages_planned - (planned or 0), first=planned is None)
-                planned = progress.pages_planned
-            while done < progress.pages_done:
-                done += 1
-                self.page_done()
+    def sized(self, kind: ListKind) -> None:
+        """A read of ``kind`` knows its plan."""
+        self._unsized[kind] -= 1
 
-        return follow
-
-    def _planned(self, kind: ListKind, pages: int, *, first: bool) -> None:
-        # A harvest's first plan sizes its list; re-reads and split parts add to it.
-        self._sized_pages += pages
-        if first:
-            self._unsized[kind] -= 1
-        if kind == "tasks":
-            self._task_lists += first
-            self._task_list_pages += pages
+    def job_cost(self, requests: int) -> None:
+        """A job was read whole for ``requests`` requests (what unsized jobs are estimated at)."""
+        self._jobs_sized += 1
+        self._job_requests += requests
 
     def listing_opened(self) -> None:
         """One more package or batch listing is under way."""
@@ -166,7 +214,7 @@ class ProgressTracker:
         self._listing_open -= 1
 
     def page_done(self, items: int = 0) -> None:
-        """A page was read; ``items`` device tasks were counted from it."""
+        """A request was answered; ``items`` device tasks were counted from it."""
         self.pages_done += 1
         self.items += items
         self.emit()
@@ -211,14 +259,17 @@ class ProgressTracker:
         listing = self._listing_open > 0
         unsized = sum(self._unsized.values())
         exact = not listing and unsized == 0
-        per_list = self._task_list_pages / self._task_lists if self._task_lists else 1.0
-        estimated = self._sized_pages + math.ceil(unsized * per_list)
+        per_job = self._job_requests / self._jobs_sized if self._jobs_sized else 1.0
+        estimated = self.planned + math.ceil(self._unsized["tasks"] * per_job)
+        estimated += unsized - self._unsized["tasks"]
         estimated = max(estimated, self.pages_done)
         phase: Phase = "done" if self._done else ("listing" if listing else "harvesting")
         eta: float | None = None
         if phase == "done":
             eta = 0.0
-        elif not listing:
+        else:
+            # From the first answers on: the plan left over the measured rate, or over the
+            # limiter's rate before a rate has been measured.
             rate = page_rate or in_force
             if rate:
                 eta = max(0.0, estimated - self.pages_done) / rate
@@ -228,7 +279,7 @@ class ProgressTracker:
             jobs=self.jobs,
             jobs_done=self.jobs_done,
             pages_done=self.pages_done,
-            pages_total=self._sized_pages if exact else None,
+            pages_total=self.planned if exact else None,
             pages_estimated=estimated,
             items=self.items,
             requests=stats.requests,

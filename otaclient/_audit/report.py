@@ -169,8 +169,14 @@ class JobReport:
 
     ``failed_devices`` holds the most recently modified failed tasks and ``stuck_devices``
     the longest-stuck ones, each at most the audit's ``max_devices_per_job``; the full
-    numbers are ``tasks.failed`` and ``tasks.stuck``. ``complete`` is ``False`` when the
-    service's paging limit (100,000 tasks per listing) kept some tasks out of the counts.
+    numbers are ``tasks.failed`` and ``tasks.stuck``. (A batch large enough to be counted
+    by status lists the newest of the first ``max_devices_per_job`` failed tasks the
+    service lists: the API documents no order to ask for the newest of all.)
+
+    ``complete`` is ``False`` when the service's paging limit (100,000 tasks per listing)
+    kept some tasks out of the counts, or when counts read by status still did not add up
+    to the job's total after being read again. ``moved`` names the statuses whose count
+    changed while the audit counted them (the counts are as last read).
     ``job_status`` and ``job_type`` use one spelling for documented variants (``COMPLETE``
     is reported as ``COMPLETED``, ``VERFIY_FIRMWARE`` as ``VERIFY_FIRMWARE``).
     """
@@ -189,6 +195,7 @@ class JobReport:
     failed_devices: tuple[DeviceIssue, ...] = ()
     stuck_devices: tuple[DeviceIssue, ...] = ()
     complete: bool = True
+    moved: tuple[str, ...] = ()
 
     @property
     def running(self) -> bool:
@@ -258,9 +265,12 @@ class FleetReport:
     """The result of :func:`~otaclient.audit.audit_fleet`.
 
     ``generated_at`` is the audit's "now" (what ``stuck_after`` is measured from);
-    ``product_keys`` is the scope (``None``: every product of the account).
+    ``product_keys`` is the scope (``None``: every product of the account). ``complete``
+    is ``False`` when the audit was stopped before it had read everything (its ``stop``
+    event): the report then holds the jobs it had finished, and says so first in JSON.
     """
 
+    complete: bool = attrs.field(default=True, kw_only=True)
     generated_at: datetime
     stuck_after: timedelta
     product_keys: tuple[str, ...] | None
@@ -287,6 +297,7 @@ class FleetReport:
         product_keys: tuple[str, ...] | None,
         firmware: tuple[FirmwareReport, ...],
         stats: AuditStats,
+        complete: bool = True,
     ) -> FleetReport:
         """Assemble a report, computing the totals."""
         jobs = [job for item in firmware for job in item.jobs]
@@ -304,4 +315,6 @@ class FleetReport:
             jobs_by_status=by_status,
             tasks=TaskSummary.combine(item.tasks for item in firmware),
         )
-        return cls(generated_at, stuck_after, product_keys, firmware, totals, stats)
+        return cls(
+            generated_at, stuck_after, product_keys, firmware, totals, stats, complete=complete
+        )

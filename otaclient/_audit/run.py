@@ -2,10 +2,12 @@
 
 Everything is read concurrently in one task group: the package listings, each package's
 batch listing (started as soon as the package is seen), and each batch's device tasks
-(started as soon as the batch is seen). Every list is read with the client's own harvest
+(started as soon as the batch is seen). Lists are read with the client's own harvest
 (``iter_*``: pages fetched concurrently, exactly once, bounded memory), and the client's
-limiter paces every request, so the audit only bounds how many batches it harvests at once.
-Tasks are folded into per-batch counters as they arrive and then dropped (see ``tally``).
+limiter paces every request, so the audit only bounds how many batches it reads at once.
+Each batch is read by the cheaper plan (``plan``): whole when small, counted by status
+when large. Tasks are folded into per-batch counters as they arrive and then dropped
+(``tally``).
 
 ListOTATaskByJob serves at most 100,000 tasks per listing; the harvest splits a larger
 batch by status, and if one status alone is still larger, that batch's report says
@@ -21,10 +23,12 @@ from typing import Any, TypeVar
 import anyio
 import attrs
 
-from .. import Firmware, Harvest, ListTooDeepError, OTAClient, OTAJob, ValidationError
+from .. import Firmware, Harvest, OTAClient, OTAJob, ValidationError
 from .crew import Crew
+from .plan import read_job
 from .progress import ListKind, ProgressCallback, ProgressTracker
 from .report import FirmwareReport, FleetReport, TaskSummary, from_fields
+from .state import AuditState
 from .tally import JobTally
 
 __all__ = ["DEFAULT_STUCK_AFTER", "audit_fleet"]
@@ -46,6 +50,8 @@ async def audit_fleet(
     progress: ProgressCallback | None = None,
     max_devices_per_job: int = 50,
     max_jobs_in_flight: int = MAX_JOBS_IN_FLIGHT,
+    stop: anyio.Event | None = None,
+    state: AuditState | None = None,
 ) -> FleetReport:
     """Audit the OTA state of a fleet: every package, batch and device task in scope.
 
@@ -55,8 +61,21 @@ async def audit_fleet(
     an aware ``datetime`` to audit "as of" another moment). ``progress`` is called with an
     :class:`~otaclient.audit.AuditProgress` after every page. Each batch keeps at most
     ``max_devices_per_job`` failed and as many stuck devices (the counts are always exact).
-    ``max_jobs_in_flight`` batches are harvested at once, each with its pages fetched
+    ``max_jobs_in_flight`` batches are read at once, each with its requests sent
     concurrently by the client.
+
+    Each batch is read by the cheaper plan: whole when it is a few pages, else counted by
+    status (:func:`~otaclient.audit.count_tasks`) with only its ``NOTIFIED`` and
+    ``IN_PROGRESS`` tasks and its first failed ones read one by one; a batch whose counts
+    moved while read says which (``JobReport.moved``), and one whose counts never added
+    up to its total is ``complete=False``.
+
+    ``stop``: when this event is set, the audit stops reading and returns at once what it
+    has: the batches it had finished, in a report with ``complete=False`` (what the
+    command line does on Ctrl-C). ``state``: an open :class:`~otaclient.audit.AuditState`;
+    batches are recorded in it as they are read, an interrupted run is resumed (with its
+    own ``now``), and batches that cannot have changed are taken from it instead of being
+    read again (what is trusted, and why: ``AuditState``).
 
     The first request that still fails after the client's retries stops the audit and is
     raised as is (``APIError``, ``ThrottlingError``, ``TransportError``, ...).
@@ -69,6 +88,10 @@ async def audit_fleet(
     now = _as_of(now)
     _check_limits(stuck_after, max_devices_per_job, max_jobs_in_flight)
     scope = _scope(product_keys)
+    if state is not None:
+        now = await state.begin(
+            product_keys=scope, stuck_after=stuck_after, keep=max_devices_per_job, now=now
+        )
     tracker = ProgressTracker(client, progress)
     audit = _Audit(
         client,
@@ -77,8 +100,11 @@ async def audit_fleet(
         stuck_after=stuck_after,
         keep=max_devices_per_job,
         jobs_in_flight=max_jobs_in_flight,
+        state=state,
     )
-    await audit.run(scope)
+    await audit.run(scope, stop)
+    if state is not None and not audit.stopped:
+        await state.finish()
     tracker.finish()
     return FleetReport.build(
         generated_at=now,
@@ -86,6 +112,7 @@ async def audit_fleet(
         product_keys=scope,
         firmware=audit.firmware_reports(),
         stats=tracker.audit_stats(),
+        complete=not audit.stopped,
     )
 
 
@@ -142,8 +169,11 @@ class _Audit:
         stuck_after: timedelta,
         keep: int,
         jobs_in_flight: int,
+        state: AuditState | None,
     ) -> None:
         self.client = client
+        self.state = state
+        self.stopped = False
         self.tracker = tracker
         self.now = now
         self.stuck_after = stuck_after
@@ -154,13 +184,22 @@ class _Audit:
         self.job_ids: set[str] = set()
         self.crew: Crew
 
-    async def run(self, scope: tuple[str, ...] | None) -> None:
-        async with anyio.create_task_group() as task_group:
-            self.crew = Crew(task_group)
-            for index, product_key in enumerate(scope or (None,)):
-                self.tracker.listing_opened()
-                self.crew.start_soon(self._list_firmware, index, product_key)
+    async def run(self, scope: tuple[str, ...] | None, stop: anyio.Event | None) -> None:
+        async with anyio.create_task_group() as outer:
+            if stop is not None:
+                outer.start_soon(self._stop_when, stop, outer.cancel_scope)
+            async with anyio.create_task_group() as task_group:
+                self.crew = Crew(task_group)
+                for index, product_key in enumerate(scope or (None,)):
+                    self.tracker.listing_opened()
+                    self.crew.start_soon(self._list_firmware, index, product_key)
+            outer.cancel_scope.cancel()  # everything was read: the stop watcher is done
         self.crew.raise_failure()
+
+    async def _stop_when(self, stop: anyio.Event, scope: anyio.CancelScope) -> None:
+        await stop.wait()
+        self.stopped = True
+        scope.cancel()
 
     # ------------------------------------------------------------------ the three lists
 
@@ -200,22 +239,42 @@ class _Audit:
                     )
                     found.append(_Found((len(found),), tally))
                     self.tracker.jobs += 1
+                    if await self._restored(tally):
+                        continue
                     await self.job_slots.acquire()
                     self.crew.start_soon(self._harvest_tasks, tally)
         finally:
             self.tracker.listing_closed()
 
+    async def _restored(self, tally: JobTally) -> bool:
+        """Whether the state file holds ``tally``'s job as it still is (then it is done)."""
+        stored = None if self.state is None else await self.state.lookup(tally.job)
+        if stored is None:
+            return False
+        tally.restore(
+            stored.tasks,
+            stored.failed_devices,
+            stored.stuck_devices,
+            complete=stored.complete,
+            moved=stored.moved,
+        )
+        self._job_done(tally)
+        return True
+
     async def _harvest_tasks(self, tally: JobTally) -> None:
         try:
-            tasks = self.client.iter_ota_task_by_job(job_id=str(tally.job.job_id))
-            async with self._watched("tasks", tasks):
-                async for task in tasks:
-                    tally.add(task)
-                    self.tracker.items += 1  # per task yielded: a page may be read twice
-        except ListTooDeepError:
-            tally.complete = False  # reported per job; the rest of the audit goes on
+            await read_job(self.client, self.tracker, tally, self.keep)
         finally:
             self.job_slots.release()
+        tally.done = True
+        if self.state is not None:
+            # Shielded: a job read in full is recorded even when a stop arrives meanwhile.
+            with anyio.CancelScope(shield=True):
+                await self.state.record(tally.job, tally.report())
+        self._job_done(tally)
+
+    def _job_done(self, tally: JobTally) -> None:
+        self.tracker.items += tally.total
         self.tracker.jobs_done += 1
 
     def _watched(self, kind: ListKind, listing: Harvest[T]) -> Harvest[T]:
@@ -230,6 +289,7 @@ class _Audit:
             jobs = tuple(
                 entry.item.report()
                 for entry in sorted(self.jobs[firmware_id], key=lambda entry: entry.order)
+                if entry.item.done  # a stopped audit reports the jobs it finished
             )
             reports.append(
                 from_fields(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from .. import OTAJob, OTATask, TaskStatus
@@ -89,13 +90,60 @@ class JobTally:
         self._stuck = 0
         self._failed: _Best = _Best(keep)
         self._stuck_devices: _Best = _Best(keep)
+        self._keep = keep
         self.complete = True
         """Set to ``False`` when the listing could not reach every task."""
+        self.moved: tuple[str, ...] = ()
+        """Statuses whose count changed while they were counted."""
+        self.done = False
+        """Set once every task of the job has been counted (or taken from a state file)."""
+        self._kept: tuple[tuple[DeviceIssue, ...], tuple[DeviceIssue, ...]] | None = None
+
+    @property
+    def total(self) -> int:
+        """Tasks counted so far."""
+        return sum(self._counts.values())
+
+    def reset(self) -> None:
+        """Forget every task offered so far (the job is about to be read another way)."""
+        self._counts.clear()
+        self._stuck = 0
+        self._failed = _Best(self._keep)
+        self._stuck_devices = _Best(self._keep)
 
     def add(self, task: OTATask) -> None:
-        """Count one task."""
+        """Count one task, and keep it if it is one of the failed or stuck to list."""
         status = _text(task.task_status) or "UNKNOWN"
         self._counts[status] += 1
+        self.examine(task)
+
+    def set_counts(
+        self, counts: Mapping[str, int], *, complete: bool, moved: Iterable[str]
+    ) -> None:
+        """The job's counts, read by status rather than task by task."""
+        self._counts = Counter({status: count for status, count in counts.items() if count})
+        self.complete = self.complete and complete
+        self.moved = tuple(moved)
+
+    def restore(
+        self,
+        summary: TaskSummary,
+        failed: tuple[DeviceIssue, ...],
+        stuck: tuple[DeviceIssue, ...],
+        *,
+        complete: bool,
+        moved: tuple[str, ...],
+    ) -> None:
+        """The job as an earlier audit read it (``otaclient.audit.AuditState``)."""
+        self.set_counts(summary.counts, complete=complete, moved=moved)
+        self._stuck = summary.stuck
+        self._kept = (failed, stuck)
+        self.done = True
+
+    def examine(self, task: OTATask) -> None:
+        """Keep ``task`` if it is one of the failed or stuck devices to list; a stuck task
+        adds to the stuck count. (Its status is not counted: see ``add``.)"""
+        status = _text(task.task_status) or "UNKNOWN"
         tiebreak = (task.device_name or "", task.task_id or "")
         if status == TaskStatus.FAILED:
             newest_first = -_timestamp(task.utc_modified or task.utc_create)
@@ -117,9 +165,10 @@ class JobTally:
             selection_type=_text(job.selection_type),
             target_selection=_text(job.target_selection),
             tasks=TaskSummary(dict(self._counts), self._stuck),
-            failed_devices=self._failed.sorted(),
-            stuck_devices=self._stuck_devices.sorted(),
+            failed_devices=self._kept[0] if self._kept else self._failed.sorted(),
+            stuck_devices=self._kept[1] if self._kept else self._stuck_devices.sorted(),
             complete=self.complete,
+            moved=self.moved,
         )
 
     def _issue(self, task: OTATask) -> DeviceIssue:

@@ -22,6 +22,7 @@ from .connect import Session
 from .listing import output_option, show_items
 from .options import Connection, connection_options
 from .output import record, write_records
+from .watch_cmd import watch
 from .writes import Call, Plan, carry_out, write_options
 
 __all__ = ["jobs"]
@@ -456,3 +457,6 @@ def jobs_cancel(
         click.echo(f"canceled {' and '.join(parts)} of batch {job_id}")
 
     carry_out(conn, plan, yes=yes, dry_run=dry_run, done=done)
+
+
+jobs.add_command(watch)

@@ -1,9 +1,10 @@
 """The audit's live progress display: one rich progress line on stderr.
 
-It shows the phase, pages done of the total (``~`` while the total is an estimate),
-device tasks counted, the measured request rate against the limiter's cap, throttling
-answers so far and the ETA. It is only drawn when stderr is a terminal (and not
-``--no-progress``); otherwise it does nothing, so pipes and log files stay clean.
+It shows the phase, requests done of those the audit plans (``~`` while the plan is an
+estimate: batches not yet sized count as the average), device tasks counted, the measured
+request rate against the limiter's cap, throttling answers so far and the ETA. It is only
+drawn when stderr is a terminal (and not ``--no-progress``); otherwise it does nothing, so
+pipes and log files stay clean.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def progress_line(progress: AuditProgress) -> str:
     >>> from otaclient.audit import AuditProgress
     >>> progress_line(AuditProgress("harvesting", 12, 44, 30, 60, None, 90, 3000, 61, 0, 1,
     ...                             9.8, 10.0, 10.0, 6.1, 3.0))
-    'pages 60/~90 · 3,000 tasks · 9.8/10 qps · throttled 1 · ETA 00:03'
+    'requests 60/~90 · 3,000 tasks · 9.8/10 qps · throttled 1 · ETA 00:03'
     """
     total = (
         f"{progress.pages_total}"
@@ -45,7 +46,7 @@ def progress_line(progress: AuditProgress) -> str:
     if in_force is not None and progress.qps_cap and in_force < progress.qps_cap - 0.05:
         cap = f"{in_force:.1f} (cap {cap})"
     return (
-        f"pages {progress.pages_done}/{total} · {progress.items:,} tasks · "
+        f"requests {progress.pages_done}/{total} · {progress.items:,} tasks · "
         f"{progress.qps:.1f}/{cap} qps · throttled {progress.throttled} · "
         f"ETA {_duration(progress.eta)}"
     )

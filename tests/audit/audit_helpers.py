@@ -29,13 +29,14 @@ def make_simulator(**config: object) -> Simulator:
 
 @asynccontextmanager
 async def client_of(sim: Simulator, **options: object) -> AsyncIterator[OTAClient]:
-    """An in-process client of ``sim`` (no rate limit unless ``qps=`` is given)."""
+    """An in-process client of ``sim`` (no rate limit unless ``qps=`` is given; another
+    ``transport=`` in front of ``sim``'s, such as ``support.moving_fleet``'s, if given)."""
     options.setdefault("qps", None)
+    options.setdefault("transport", sim.transport())
     options.setdefault("access_key_id", DEMO_ACCESS_KEY_ID)
     options.setdefault("access_key_secret", DEMO_ACCESS_KEY_SECRET)
     async with OTAClient(
         endpoint="http://simulator.test",
-        transport=sim.transport(),
         **options,  # type: ignore[arg-type]
     ) as client:
         yield client

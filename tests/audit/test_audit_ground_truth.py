@@ -93,12 +93,15 @@ async def test_a_job_too_deep_for_one_listing_is_read_status_by_status(
 async def test_a_status_too_deep_to_reach_marks_the_job_incomplete(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Large enough to be counted by status: the stuck candidates' harvest is what cannot
+    # reach every member (a status merely counted, whatever its size, costs one request).
     _shrink_paging_reach(monkeypatch, 100)
-    sim = make_simulator(fleet=FleetSpec.single_job(450, anchor_ms=ANCHOR_MS))
+    sim = make_simulator(fleet=FleetSpec.single_job(2000, anchor_ms=ANCHOR_MS))
     async with client_of(sim) as client:
         report = await audit_fleet(client, now=ANCHOR)
     (job,) = report.jobs
     truth = sim.fleet.task_status_counts(job.job_id)
     assert max(truth.values()) > 100
+    assert truth["IN_PROGRESS"] > 100
     assert not job.complete
     assert all(job.task_counts.get(status, 0) <= count for status, count in truth.items())
