@@ -10,10 +10,10 @@ from rich.console import Console
 
 from ..audit import FleetReport, audit_fleet
 from .connect import open_session
+from .destination import check_output, open_output
 from .failures import run_async
 from .live import LiveProgress
 from .options import Connection, connection_options
-from .output import open_output
 from .report_view import render_report
 
 __all__ = ["audit"]
@@ -87,6 +87,7 @@ def audit(
     """
     stderr = Console(stderr=True, highlight=False)
     live = show_progress if show_progress is not None else stderr.is_terminal
+    check_output(output)
 
     async def main() -> FleetReport:
         async with open_session(conn) as session:

@@ -12,9 +12,10 @@ from typing import Any
 import click
 
 from .connect import Session, open_session
+from .destination import check_output, open_output
 from .failures import run_async
 from .options import Connection
-from .output import open_output, record, write_records
+from .output import record, write_records
 
 __all__ = ["output_option", "show_items"]
 
@@ -32,6 +33,7 @@ def show_items(
     conn: Connection, output: Path | None, columns: Sequence[str], title: str, items: Items
 ) -> None:
     """Open a session, collect what ``items`` returns (every page), write it out."""
+    check_output(output)
 
     async def main() -> list[dict[str, Any]]:
         async with open_session(conn) as session:

@@ -10,12 +10,9 @@ Records come from ``otaclient.to_plain`` (the library's one unstructure converte
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from rich.console import Console
@@ -23,7 +20,7 @@ from rich.table import Table
 
 from .. import to_plain
 
-__all__ = ["cell", "make_console", "open_output", "record", "write_records"]
+__all__ = ["cell", "make_console", "record", "write_records"]
 
 
 def cell(value: Any) -> str:
@@ -61,16 +58,6 @@ def make_console(out: IO[str]) -> Console:
         highlight=False,
         soft_wrap=False,
     )
-
-
-@contextlib.contextmanager
-def open_output(path: Path | None) -> Iterator[IO[str]]:
-    """``path`` opened for writing (UTF-8, CSV-safe newlines), or stdout."""
-    if path is None:
-        yield sys.stdout
-        return
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        yield handle
 
 
 def write_records(
