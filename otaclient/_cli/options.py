@@ -11,10 +11,12 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import attrs
 import click
+
+from .. import RateLimiter, RetryPolicy, TokenBucket, is_loopback_endpoint
 
 __all__ = [
     "ENV_ENDPOINT",
@@ -22,6 +24,7 @@ __all__ = [
     "FORMATS",
     "HTML_COMMANDS",
     "Connection",
+    "Pacing",
     "connection_options",
 ]
 
@@ -47,6 +50,7 @@ class Connection:
     access_key_secret_file: Path | None = None
     iot_instance_id: str | None = None
     allow_insecure_http: bool = False
+    no_rate_limit: bool = False
 
     def over(self, base: Connection) -> Connection:
         """These values where given, else ``base``'s."""
@@ -69,6 +73,57 @@ class Connection:
         if self.endpoint or self.region_id:
             return self.endpoint, self.region_id
         return os.environ.get(ENV_ENDPOINT) or None, os.environ.get(ENV_REGION) or None
+
+    def pacing(self, endpoint: str | None) -> Pacing:
+        """The client's ``qps``, ``limiter`` and ``retry`` for these options and ``endpoint``.
+
+        The limit is off only with --no-rate-limit, or with --qps 0 where no account's
+        quota is at stake (--demo, a loopback endpoint such as the simulator): elsewhere
+        --qps 0 is a usage error naming --no-rate-limit. Throttling answers get many more
+        attempts than other failures, each call bounded by ``CALL_PATIENCE`` seconds, and
+        the rate may fall to one request per second: an audit started far above the
+        account's quota slows down until it fits, and completes.
+        """
+        if self.no_rate_limit and self.qps:
+            raise click.UsageError("give --qps N or --no-rate-limit, not both")
+        retry = RetryPolicy(max_throttled_attempts=THROTTLED_ATTEMPTS, deadline=CALL_PATIENCE)
+        if self.no_rate_limit or self.qps == 0:
+            local = self.demo or (endpoint is not None and is_loopback_endpoint(endpoint))
+            if not self.no_rate_limit and not local:
+                raise click.UsageError(
+                    f"--qps 0 would turn the client-side rate limit off against "
+                    f"{endpoint or 'the service'}, whose quota every client of the account "
+                    "shares; give a --qps above 0, or --no-rate-limit to do it on purpose"
+                )
+            return {"qps": None, "retry": retry}
+        if self.qps is None:
+            return {"retry": retry}  # the client's own bucket, at the service's quota
+        # Throttling halves the rate; it climbs back by at most one request per second
+        # each second, and may fall to one request per second: from a --qps far above
+        # the quota, the rate comes down to it and stays near it (with the bucket's own
+        # recovery, relative to the rate, it would settle at a fifth of --qps).
+        bucket = TokenBucket(
+            self.qps,
+            min_fraction=min(1.0, 1.0 / self.qps),
+            recovery_seconds=max(RECOVERY_SECONDS, self.qps),
+        )
+        return {"limiter": bucket, "retry": retry}
+
+
+class Pacing(TypedDict, total=False):
+    """Keyword arguments of ``OTAClient`` that set its pace and patience."""
+
+    qps: float | None
+    limiter: RateLimiter
+    retry: RetryPolicy
+
+
+THROTTLED_ATTEMPTS = 30
+"""Attempts per call while the service keeps answering with throttling (others: 6)."""
+RECOVERY_SECONDS = 10.0
+"""After throttling, seconds to climb back to --qps, for a --qps of 10 or less."""
+CALL_PATIENCE = 300.0
+"""Seconds a command's call may take, retries included, before it fails."""
 
 
 def _positive_or_zero(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
@@ -93,7 +148,15 @@ _OPTIONS = (
         type=float,
         callback=_positive_or_zero,
         help="Client-side rate limit in requests per second (default 10, the service's "
-        "quota; 0 turns it off).",
+        "quota). Throttling answers slow the client down below it. 0 (no limit) only for "
+        "--demo and loopback endpoints.",
+    ),
+    click.option(
+        "--no-rate-limit",
+        is_flag=True,
+        default=False,
+        help="No client-side rate limit, against any endpoint: the service's throttling "
+        "alone paces the calls.",
     ),
     click.option(
         "--format",
@@ -149,6 +212,7 @@ def connection_options(func: F) -> F:
         access_key_secret_file: Path | None,
         iot_instance_id: str | None,
         allow_insecure_http: bool,
+        no_rate_limit: bool,
         **kwargs: Any,
     ) -> Any:
         own = Connection(
@@ -161,6 +225,7 @@ def connection_options(func: F) -> F:
             access_key_secret_file=access_key_secret_file,
             iot_instance_id=iot_instance_id,
             allow_insecure_http=allow_insecure_http,
+            no_rate_limit=no_rate_limit,
         )
         ctx = click.get_current_context()
         base = ctx.find_object(Connection) if ctx.parent is not None else None
