@@ -9,7 +9,7 @@ from .diff_cmd import diff
 from .failures import GuardedGroup
 from .firmware_cmd import firmware
 from .jobs_cmd import jobs
-from .options import Connection, connection_options
+from .options import Connection, global_options
 from .simulate_cmd import simulate
 from .tasks_cmd import tasks
 
@@ -46,7 +46,7 @@ Examples:
   otaclient simulate --port 8686
 """,
 )
-@connection_options
+@global_options
 @click.version_option(_version(), prog_name="otaclient")
 def cli(conn: Connection) -> None:
     """Command line for the Alibaba Cloud IoT Platform OTA API (2018-01-20).

@@ -14,7 +14,7 @@ from .destination import check_output, open_output
 from .failures import run_async
 from .live import LiveProgress
 from .options import Connection, connection_options
-from .report_view import render_report
+from .report_view import empty_scope_warnings, render_report
 
 __all__ = ["audit"]
 
@@ -102,6 +102,8 @@ def audit(
                 )
 
     report = run_async(main)
+    for warning in empty_scope_warnings(report):
+        click.echo(warning, err=True)
     with open_output(output) as out:
         render_report(report, conn.output_format, out)
     totals = report.totals

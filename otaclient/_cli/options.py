@@ -1,4 +1,7 @@
-"""Connection options, accepted before the subcommand and after it.
+"""Connection options, accepted before the subcommand and after it, documented once.
+
+``otaclient --help`` lists them (``global_options``); each subcommand accepts them too
+(``connection_options``) but its help shows one line pointing to ``otaclient --help``.
 
 ``otaclient --demo audit`` and ``otaclient audit --demo`` mean the same; a value given after
 the subcommand wins over one given before it. Environment variables are read once, at
@@ -24,8 +27,10 @@ __all__ = [
     "FORMATS",
     "HTML_COMMANDS",
     "Connection",
+    "GlobalOption",
     "Pacing",
     "connection_options",
+    "global_options",
 ]
 
 ENV_ENDPOINT = "OTACLIENT_ENDPOINT"
@@ -51,6 +56,7 @@ class Connection:
     iot_instance_id: str | None = None
     allow_insecure_http: bool = False
     no_rate_limit: bool = False
+    verbose: bool = False
 
     def over(self, base: Connection) -> Connection:
         """These values where given, else ``base``'s."""
@@ -126,24 +132,28 @@ CALL_PATIENCE = 300.0
 """Seconds a command's call may take, retries included, before it fails."""
 
 
+def _spec(*names: str, **settings: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    return names, settings
+
+
 def _positive_or_zero(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
     if value is not None and value < 0:
         raise click.BadParameter("must be a number of requests per second, 0 or more")
     return value
 
 
-_OPTIONS = (
-    click.option(
+_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    _spec(
         "--endpoint",
         metavar="URL",
         help=f"Base URL of the API, e.g. http://127.0.0.1:8686 [env: {ENV_ENDPOINT}].",
     ),
-    click.option(
+    _spec(
         "--region-id",
         metavar="REGION",
         help=f"Region instead of --endpoint, e.g. cn-shanghai [env: {ENV_REGION}].",
     ),
-    click.option(
+    _spec(
         "--qps",
         type=float,
         callback=_positive_or_zero,
@@ -151,43 +161,51 @@ _OPTIONS = (
         "quota). Throttling answers slow the client down below it. 0 (no limit) only for "
         "--demo and loopback endpoints.",
     ),
-    click.option(
+    _spec(
         "--no-rate-limit",
         is_flag=True,
         default=False,
         help="No client-side rate limit, against any endpoint: the service's throttling "
         "alone paces the calls.",
     ),
-    click.option(
+    _spec(
         "--format",
         "format_",
         type=click.Choice(FORMATS, case_sensitive=False),
         help="Output format (default table; html: otaclient audit only).",
     ),
-    click.option(
+    _spec(
         "--demo",
         is_flag=True,
         default=False,
         help="Use the built-in simulator in-process (its sample fleet): no endpoint or "
         "credentials needed.",
     ),
-    click.option(
+    _spec(
         "--access-key-id",
         metavar="ID",
         help="AccessKey ID [env: ALIBABA_CLOUD_ACCESS_KEY_ID].",
     ),
-    click.option(
+    _spec(
         "--access-key-secret-file",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         help="Read the AccessKey secret from this file instead of "
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET (secrets are never taken as arguments).",
     ),
-    click.option(
+    _spec(
         "--iot-instance-id",
         metavar="ID",
         help="IotInstanceId sent with every call (instances that have one).",
     ),
-    click.option(
+    _spec(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        default=False,
+        help="One line per request on stderr: action, HTTP status, latency, request id, "
+        "attempt; and each retry as it is decided. Never a secret.",
+    ),
+    _spec(
         "--allow-insecure-http",
         is_flag=True,
         default=False,
@@ -197,9 +215,50 @@ _OPTIONS = (
 )
 
 
-def connection_options(func: F) -> F:
-    """Add the connection options to a command; it receives the merged ``conn``."""
+class GlobalOption(click.Option):
+    """A connection option after the subcommand: accepted there, documented once.
 
+    ``otaclient --help`` documents them; a subcommand's help shows one line pointing
+    there instead of repeating them all (the first of them carries that line).
+    """
+
+    def __init__(self, *args: Any, points_to_group: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.points_to_group = points_to_group
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        """One pointer to ``otaclient --help`` for all of them; nothing for the others."""
+        if not self.points_to_group:
+            return None
+        return ("global options", "see otaclient --help (--endpoint, --qps, --format, ...)")
+
+
+def _decorated(func: Callable[..., Any], *, in_group: bool) -> Any:
+    decorated: Any = func
+    for index, (names, settings) in reversed(list(enumerate(_OPTIONS))):
+        if in_group:
+            decorated = click.option(*names, **settings)(decorated)
+        else:
+            option = click.option(*names, cls=GlobalOption, points_to_group=index == 0, **settings)
+            decorated = option(decorated)
+    return decorated
+
+
+def global_options(func: F) -> F:
+    """The connection options of the ``otaclient`` group itself, documented in its help."""
+    return _decorated(_merging(func), in_group=True)  # type: ignore[no-any-return]
+
+
+def connection_options(func: F) -> F:
+    """Add the connection options to a subcommand; it receives the merged ``conn``.
+
+    They are accepted after the subcommand as before it, and documented once, in
+    ``otaclient --help``.
+    """
+    return _decorated(_merging(func), in_group=False)  # type: ignore[no-any-return]
+
+
+def _merging(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(
         *args: Any,
@@ -213,6 +272,7 @@ def connection_options(func: F) -> F:
         iot_instance_id: str | None,
         allow_insecure_http: bool,
         no_rate_limit: bool,
+        verbose: bool,
         **kwargs: Any,
     ) -> Any:
         own = Connection(
@@ -226,6 +286,7 @@ def connection_options(func: F) -> F:
             iot_instance_id=iot_instance_id,
             allow_insecure_http=allow_insecure_http,
             no_rate_limit=no_rate_limit,
+            verbose=verbose,
         )
         ctx = click.get_current_context()
         base = ctx.find_object(Connection) if ctx.parent is not None else None
@@ -239,7 +300,4 @@ def connection_options(func: F) -> F:
         ctx.obj = merged
         return func(*args, conn=merged, **kwargs)
 
-    decorated: Any = wrapper
-    for option in reversed(_OPTIONS):
-        decorated = option(decorated)
-    return decorated  # type: ignore[no-any-return]
+    return wrapper

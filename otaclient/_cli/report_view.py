@@ -21,7 +21,7 @@ from ..audit import FleetReport, JobReport, TaskSummary, iso_time, job_to_dict, 
 from ..report import read_report, render_html
 from .output import cell, make_console
 
-__all__ = ["CSV_FIXED_COLUMNS", "render_report"]
+__all__ = ["CSV_FIXED_COLUMNS", "empty_scope_warnings", "render_report"]
 
 CSV_FIXED_COLUMNS = (
     "job_id",
@@ -50,6 +50,29 @@ def render_report(report: FleetReport, fmt: str, out: IO[str]) -> None:
         out.write(render_html(read_report(report_to_dict(report), source="the audit")))
     else:
         _write_tables(report, make_console(out))
+
+
+def empty_scope_warnings(report: FleetReport) -> list[str]:
+    """One stderr line per part of the scope the audit found nothing in.
+
+    An empty scope is not an error (a product may have no packages yet), but a mistyped
+    product key must not pass for a fleet without upgrades.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> from otaclient.audit import AuditStats
+    >>> empty = FleetReport.build(generated_at=datetime.now(UTC), stuck_after=timedelta(0),
+    ...     product_keys=("NOPE123",), firmware=(), stats=AuditStats(0, 0, 0, 0, 0.0))
+    >>> empty_scope_warnings(empty)
+    ['warning: no update packages found for --product-key NOPE123']
+    """
+    found = {item.product_key for item in report.firmware}
+    if report.product_keys is None:
+        return [] if report.firmware else ["warning: no update packages found in the account"]
+    return [
+        f"warning: no update packages found for --product-key {key}"
+        for key in report.product_keys
+        if key not in found
+    ]
 
 
 def _statuses(report: FleetReport) -> list[str]:
