@@ -20,6 +20,7 @@ import attrs
 import click
 
 from .. import RateLimiter, RetryPolicy, TokenBucket, is_loopback_endpoint
+from .activity import reporting
 
 __all__ = [
     "ENV_ENDPOINT",
@@ -92,7 +93,7 @@ class Connection:
         """
         if self.no_rate_limit and self.qps:
             raise click.UsageError("give --qps N or --no-rate-limit, not both")
-        retry = RetryPolicy(max_throttled_attempts=THROTTLED_ATTEMPTS, deadline=CALL_PATIENCE)
+        retry = COMMAND_RETRY
         if self.no_rate_limit or self.qps == 0:
             local = self.demo or (endpoint is not None and is_loopback_endpoint(endpoint))
             if not self.no_rate_limit and not local:
@@ -130,6 +131,8 @@ RECOVERY_SECONDS = 10.0
 """After throttling, seconds to climb back to --qps, for a --qps of 10 or less."""
 CALL_PATIENCE = 300.0
 """Seconds a command's call may take, retries included, before it fails."""
+COMMAND_RETRY = RetryPolicy(max_throttled_attempts=THROTTLED_ATTEMPTS, deadline=CALL_PATIENCE)
+"""How every command's client retries (other failures: the library's 6 attempts)."""
 
 
 def _spec(*names: str, **settings: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -298,6 +301,9 @@ def _merging(func: Callable[..., Any]) -> Callable[..., Any]:
         ):
             raise click.UsageError("--format html is for otaclient audit only")
         ctx.obj = merged
-        return func(*args, conn=merged, **kwargs)
+        if ctx.parent is None:
+            return func(*args, conn=merged, **kwargs)
+        with reporting(COMMAND_RETRY, verbose=merged.verbose):
+            return func(*args, conn=merged, **kwargs)
 
     return wrapper

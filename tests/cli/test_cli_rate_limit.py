@@ -10,8 +10,8 @@ from typing import Any
 import anyio
 import pytest
 import trio.testing
-from cli_helpers import assert_one_line_failure, run
-from support.virtual_time import BACKENDS, virtual_time_backend
+from cli_helpers import assert_one_line_failure, on_virtual_time, run
+from support.virtual_time import BACKENDS
 
 from otaclient import OTAClient, TokenBucket
 from otaclient._cli import connect
@@ -116,13 +116,7 @@ def test_an_audit_far_above_a_strict_quota_completes_with_exact_counts(
     monkeypatch.setattr(
         connect, "OTAClient", functools.partial(OTAClient, transport=sim.transport())
     )
-    real_run = anyio.run
-    name, options = virtual_time_backend(backend)
-
-    def virtual_run(func: Any, *args: Any, **ignored: Any) -> Any:
-        return real_run(func, *args, backend=name, backend_options=options)
-
-    monkeypatch.setattr(anyio, "run", virtual_run)
+    on_virtual_time(monkeypatch, backend)
     env = {**KEYS, "OTACLIENT_ENDPOINT": REMOTE}
     result = run("audit", "--qps", "1000", "--format", "json", env=env)
     assert result.exit_code == 0, result.stderr

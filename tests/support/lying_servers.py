@@ -287,3 +287,15 @@ def _form_or_query(request: httpx.Request) -> dict[str, str]:
     if request.method == "POST":
         found.update(parse_qsl(request.content.decode()))
     return found
+
+
+class RefusingServer(httpx.AsyncBaseTransport):
+    """Refuses every connection, the way an endpoint with nothing listening does; counts
+    the attempts (``attempts``)."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        raise httpx.ConnectError("All connection attempts failed", request=request)
