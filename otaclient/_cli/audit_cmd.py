@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ..audit import FleetReport, audit_fleet
 from .connect import open_session
-from .destination import check_output, open_output
+from .destination import open_output
 from .failures import run_async
 from .live import LiveProgress
 from .options import Connection, connection_options
@@ -87,7 +87,6 @@ def audit(
     """
     stderr = Console(stderr=True, highlight=False)
     live = show_progress if show_progress is not None else stderr.is_terminal
-    check_output(output)
 
     async def main() -> FleetReport:
         async with open_session(conn) as session:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from .connect import Session, open_session
-from .destination import check_output, open_output
+from .destination import open_output
 from .failures import run_async
 from .options import Connection, GlobalOption
 from .output import record, write_records
@@ -36,7 +36,6 @@ def show_items(
     conn: Connection, output: Path | None, columns: Sequence[str], title: str, items: Items
 ) -> None:
     """Open a session, collect what ``items`` returns (every page), write it out."""
-    check_output(output)
 
     async def main() -> list[dict[str, Any]]:
         async with open_session(conn) as session:

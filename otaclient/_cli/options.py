@@ -21,6 +21,7 @@ import click
 
 from .. import RateLimiter, RetryPolicy, TokenBucket, is_loopback_endpoint
 from .activity import reporting
+from .destination import check_output
 
 __all__ = [
     "ENV_ENDPOINT",
@@ -87,8 +88,7 @@ class Connection:
         The limit is off only with --no-rate-limit, or with --qps 0 where no account's
         quota is at stake (--demo, a loopback endpoint such as the simulator): elsewhere
         --qps 0 is a usage error naming --no-rate-limit. Throttling answers get many more
-        attempts than other failures, each call bounded by ``CALL_PATIENCE`` seconds, and
-        the rate may fall to one request per second: an audit started far above the
+        attempts than other failures (``COMMAND_RETRY``), and the rate may fall to one request per second: an audit started far above the
         account's quota slows down until it fits, and completes.
         """
         if self.no_rate_limit and self.qps:
@@ -129,10 +129,14 @@ THROTTLED_ATTEMPTS = 30
 """Attempts per call while the service keeps answering with throttling (others: 6)."""
 RECOVERY_SECONDS = 10.0
 """After throttling, seconds to climb back to --qps, for a --qps of 10 or less."""
-CALL_PATIENCE = 300.0
-"""Seconds a command's call may take, retries included, before it fails."""
-COMMAND_RETRY = RetryPolicy(max_throttled_attempts=THROTTLED_ATTEMPTS, deadline=CALL_PATIENCE)
-"""How every command's client retries (other failures: the library's 6 attempts)."""
+COMMAND_RETRY = RetryPolicy(max_throttled_attempts=THROTTLED_ATTEMPTS)
+"""How every command's client retries (other failures: the library's 6 attempts).
+
+No ``deadline``: the attempts bound each call already (each attempt by the client's
+timeout, each wait by the backoff cap or a capped retry hint), and on asyncio the
+deadline's cancel scope swallows the cancellation Ctrl-C sends, so the command would
+go on retrying after Ctrl-C (tests/cli/test_cli_exit_codes.py pins that it stops).
+"""
 
 
 def _spec(*names: str, **settings: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -303,6 +307,8 @@ def _merging(func: Callable[..., Any]) -> Callable[..., Any]:
         ctx.obj = merged
         if ctx.parent is None:
             return func(*args, conn=merged, **kwargs)
+        # Before anything is sent: an output that cannot be written costs no request.
+        check_output(kwargs.get("output"))
         with reporting(COMMAND_RETRY, verbose=merged.verbose):
             return func(*args, conn=merged, **kwargs)
 

@@ -119,6 +119,18 @@ def test_a_folder_without_write_permission_is_refused_before_any_request(
     assert "Permission denied" in line
 
 
+def test_a_write_command_with_stdout_to_dev_full_creates_nothing(served_http: Served) -> None:
+    job = next(iter(served_http.sim.fleet.jobs_by_id.values()))
+    before = served_http.sim.stats.requests
+    create = ("jobs", "create-static", "--firmware-id", job.firmware_id, "--yes")
+    args = (*create, "--product-key", job.product_key, "--target-selection", "all")
+    with open("/dev/full", "w") as full:
+        done = _console_script(served_http, *args, stdout=full.fileno())
+    assert done.returncode == 2
+    assert "stdout" in _one_error_line(done.stderr)
+    assert served_http.sim.stats.requests == before
+
+
 def test_a_write_that_fails_late_is_one_line_and_status_1(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
