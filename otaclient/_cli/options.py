@@ -88,8 +88,9 @@ class Connection:
         The limit is off only with --no-rate-limit, or with --qps 0 where no account's
         quota is at stake (--demo, a loopback endpoint such as the simulator): elsewhere
         --qps 0 is a usage error naming --no-rate-limit. Throttling answers get many more
-        attempts than other failures (``COMMAND_RETRY``), and the rate may fall to one request per second: an audit started far above the
-        account's quota slows down until it fits, and completes.
+        attempts than other failures (``COMMAND_RETRY``), and the rate may fall to one
+        request per second: an audit started far above the account's quota slows down
+        until it fits, and completes.
         """
         if self.no_rate_limit and self.qps:
             raise click.UsageError("give --qps N or --no-rate-limit, not both")
