@@ -131,6 +131,17 @@ def test_a_write_command_with_stdout_to_dev_full_creates_nothing(served_http: Se
     assert served_http.sim.stats.requests == before
 
 
+def test_diff_with_stdout_to_dev_full_is_one_line_and_status_2(
+    served_http: Served, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
+    report.write_text('{"jobs": []}')
+    with open("/dev/full", "w") as full:
+        done = _console_script(served_http, "diff", str(report), str(report), stdout=full.fileno())
+    assert done.returncode == 2
+    assert "stdout" in _one_error_line(done.stderr)
+
+
 def test_a_write_that_fails_late_is_one_line_and_status_1(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
