@@ -9,6 +9,7 @@
 
 from . import _logging
 from ._client import ClientStats, OTAClient
+from ._config import is_loopback_endpoint
 from ._credentials import (
     CachedProvider,
     Credentials,
@@ -138,6 +139,7 @@ __all__ = [
     "Unlimited",
     "UploadTicket",
     "ValidationError",
+    "is_loopback_endpoint",
     "scrub_secrets",
     "to_plain",
 ]

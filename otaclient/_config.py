@@ -36,7 +36,13 @@ from ._operations import OPERATIONS
 from ._retry import RetryPolicy
 from ._signing import canonical_query
 
-__all__ = ["ClientConfig", "check_credentials", "http_client", "query_budget"]
+__all__ = [
+    "ClientConfig",
+    "check_credentials",
+    "http_client",
+    "is_loopback_endpoint",
+    "query_budget",
+]
 
 
 @attrs.frozen
@@ -275,6 +281,24 @@ def _checked_endpoint(endpoint: object, cleartext_ok: bool) -> str:
             "--allow-insecure-http) to accept that risk."
         )
     return endpoint.rstrip("/")
+
+
+def is_loopback_endpoint(endpoint: str) -> bool:
+    """Whether requests to this base URL stay on this machine (127.0.0.0/8, ::1, localhost).
+
+    A name other than ``localhost`` is not loopback: it may resolve anywhere. What is
+    loopback is, for example, a simulator, where no account's quota is at stake.
+
+    >>> is_loopback_endpoint("http://127.0.0.1:8686")
+    True
+    >>> is_loopback_endpoint("https://iot.cn-shanghai.aliyuncs.com")
+    False
+    """
+    try:
+        host = httpx.URL(endpoint).host
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return False
+    return bool(host) and _is_loopback(host)
 
 
 def _is_loopback(host: str) -> bool:

@@ -198,7 +198,11 @@ def clamp_retry_hint(seconds: float | None, cap: float = DEFAULT_RETRY_AFTER_CAP
 class RetryPolicy:
     """How often and how patiently a call is retried.
 
-    ``max_attempts`` counts the first try. ``deadline`` (seconds) bounds the whole call:
+    ``max_attempts`` counts the first try. ``max_throttled_attempts`` (default: the same)
+    replaces it after a throttling answer, so a caller that would rather slow down than
+    fail can allow more tries for flow control than for a server that is down: a call
+    gives up once it has made that many attempts and the last one failed for that
+    reason. ``deadline`` (seconds) bounds the whole call:
     waiting in the rate limiter, every attempt, and the waits between them. An attempt in
     flight when it passes is cut off (for a write: ``OutcomeUnknownError``), and a retry
     whose wait would end past it is not made. Waits are exponential with full jitter,
@@ -206,11 +210,13 @@ class RetryPolicy:
     server-given retry hint (capped at ``retry_after_cap``). Each attempt on its own is
     bounded by the client's ``timeout``.
 
-    >>> RetryPolicy(max_attempts=3, deadline=60.0).max_attempts
-    3
+    >>> policy = RetryPolicy(max_attempts=3, max_throttled_attempts=20, deadline=60.0)
+    >>> [policy.attempts_allowed(kind) for kind in (FailureKind.NOT_SENT, FailureKind.THROTTLED)]
+    [3, 20]
     """
 
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_throttled_attempts: int | None = None
     deadline: float | None = None
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
@@ -220,14 +226,9 @@ class RetryPolicy:
     def __attrs_post_init__(self) -> None:
         # Checked here, once, so that a bad policy fails where it is written and not at
         # the first retry of some call much later (attrs.evolve runs this again too).
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int):
-            raise ValidationError(f"max_attempts must be an integer, got {shown(attempts)}")
-        if not 1 <= attempts <= _MAX_ATTEMPTS:
-            # 2**(attempt - 1) must stay a float: past 1,024 attempts it overflows.
-            raise ValidationError(
-                f"max_attempts must be from 1 to {_MAX_ATTEMPTS}, got {shown(attempts)}"
-            )
+        _check_attempts("max_attempts", self.max_attempts)
+        if self.max_throttled_attempts is not None:
+            _check_attempts("max_throttled_attempts", self.max_throttled_attempts)
         if self.deadline is not None and not (_is_seconds(self.deadline) and self.deadline > 0):
             raise ValidationError(
                 f"deadline must be a positive finite number of seconds or None, "
@@ -244,6 +245,12 @@ class RetryPolicy:
                 f"random must be a callable returning a float in [0, 1), "
                 f"got {type(self.random).__name__}"
             )
+
+    def attempts_allowed(self, kind: FailureKind) -> int:
+        """How many attempts a call may make when the last one failed with ``kind``."""
+        if kind is FailureKind.THROTTLED and self.max_throttled_attempts is not None:
+            return self.max_throttled_attempts
+        return self.max_attempts
 
     def retry_hint(
         self, headers: Mapping[str, str], now: Callable[[], float] = time.time
@@ -279,6 +286,14 @@ class RetryPolicy:
         if retry_after is not None and retry_after > 0:
             wait = max(wait, min(retry_after, self.retry_after_cap))
         return wait
+
+
+def _check_attempts(name: str, attempts: object) -> None:
+    if isinstance(attempts, bool) or not isinstance(attempts, int):
+        raise ValidationError(f"{name} must be an integer, got {shown(attempts)}")
+    if not 1 <= attempts <= _MAX_ATTEMPTS:
+        # 2**(attempt - 1) must stay a float: past 1,024 attempts it overflows.
+        raise ValidationError(f"{name} must be from 1 to {_MAX_ATTEMPTS}, got {shown(attempts)}")
 
 
 def _seconds_until(http_date: str, now: Callable[[], float]) -> float | None:

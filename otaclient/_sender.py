@@ -175,7 +175,7 @@ class Sender:
                     how_to_check=op.how_to_check,
                     message=failure.error.message,
                 ) from failure.error
-            if failure.kind.is_final or attempt >= self._retry.max_attempts:
+            if failure.kind.is_final or attempt >= self._retry.attempts_allowed(failure.kind):
                 raise failure.error
             wait = self._retry.backoff(attempt, failure.retry_after)
             deadline = self._retry.deadline

@@ -9,7 +9,7 @@ from .diff_cmd import diff
 from .failures import GuardedGroup
 from .firmware_cmd import firmware
 from .jobs_cmd import jobs
-from .options import Connection, connection_options
+from .options import Connection, global_options
 from .simulate_cmd import simulate
 from .tasks_cmd import tasks
 
@@ -27,15 +27,22 @@ def _version() -> str:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="""\b
 Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and
-(for STS) ALIBABA_CLOUD_SECURITY_TOKEN; they are never printed. Connection options work
-before or after the subcommand (after wins).
+(for STS) ALIBABA_CLOUD_SECURITY_TOKEN; they are never printed. The options above work
+before or after the subcommand (after wins). Nothing found is not an error: status 0
+and a "warning:" line on stderr naming what was searched. Retries show on stderr as
+they happen; -v shows every request.
+
+\b
+Shell completion: eval "$(_OTACLIENT_COMPLETE=bash_source otaclient)" (zsh_source,
+fish_source for those shells).
 
 \b
 Exit status:
   0    success
   1    failure, with one line on stderr (OTACLIENT_DEBUG=1: the traceback of an
        unexpected error too)
-  2    bad usage or arguments
+  2    bad usage or arguments, or an output that cannot be written (checked
+       before any request: nothing was sent)
   130  interrupted (Ctrl-C)
   141  the reader closed the output early (| head), quietly
 
@@ -46,7 +53,7 @@ Examples:
   otaclient simulate --port 8686
 """,
 )
-@connection_options
+@global_options
 @click.version_option(_version(), prog_name="otaclient")
 def cli(conn: Connection) -> None:
     """Command line for the Alibaba Cloud IoT Platform OTA API (2018-01-20).

@@ -14,11 +14,11 @@ from rich.console import Console
 
 from ..audit import AuditState, FleetReport, audit_fleet
 from .connect import open_session
+from .destination import open_output
 from .failures import EXIT_INTERRUPTED, CliFailure, run_async
 from .live import LiveProgress
 from .options import Connection, connection_options
-from .output import open_output
-from .report_view import render_report
+from .report_view import empty_scope_warnings, render_report
 
 __all__ = ["audit"]
 
@@ -128,6 +128,8 @@ def audit(
                 return report
 
     report = run_async(main)
+    for warning in empty_scope_warnings(report):
+        click.echo(warning, err=True)
     with open_output(output) as out:
         render_report(report, conn.output_format, out)
     totals = report.totals

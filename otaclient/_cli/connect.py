@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TypedDict
 
 import attrs
 
@@ -69,7 +68,7 @@ async def open_session(
             region_id=None if endpoint else region_id,
             iot_instance_id=conn.iot_instance_id,
             allow_insecure_http=conn.allow_insecure_http,
-            **_rate(conn),
+            **conn.pacing(endpoint),
         )
     )
     url = client.endpoint
@@ -78,15 +77,6 @@ async def open_session(
             yield Session(client, url, url)
     except OTAError as exc:
         raise describe(exc, url) from None
-
-
-class _Rate(TypedDict, total=False):
-    qps: float | None
-
-
-def _rate(conn: Connection) -> _Rate:
-    # --qps 0: no client-side limit; no --qps: the client's own default.
-    return {} if conn.qps is None else {"qps": conn.qps or None}
 
 
 _COMMAND_CLIENTS: list[OTAClient] = []
@@ -155,7 +145,7 @@ async def _demo_client(conn: Connection, latency: float) -> AsyncIterator[Sessio
         endpoint=DEMO_ENDPOINT,
         iot_instance_id=conn.iot_instance_id,
         transport=simulator.transport(),
-        **_rate(conn),
+        **conn.pacing(DEMO_ENDPOINT),
     )
     async with client:
         yield Session(client, target, DEMO_ENDPOINT)

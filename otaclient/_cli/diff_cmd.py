@@ -15,6 +15,7 @@ from rich.text import Text
 
 from .. import ReportError
 from ..report import JobDiff, NewlyFailed, Report, ReportDiff, diff_reports, parse_report
+from .destination import check_output
 from .failures import CliFailure, describe
 from .options import Connection
 
@@ -60,6 +61,7 @@ def diff(old: str, new: str, format_: str | None) -> None:
     2 when a file cannot be read.
     """
     fmt = _format(format_)
+    check_output(None)
     if old == "-" and new == "-":
         raise CliFailure("only one of OLD and NEW can be - (stdin)", exit_code=2)
     result = diff_reports(_load(old, "OLD"), _load(new, "NEW"))

@@ -5,25 +5,23 @@ Records come from ``otaclient.to_plain`` (the library's one unstructure converte
 * ``json``: one JSON array of objects (times as ISO 8601 UTC strings);
 * ``jsonl``: one JSON object per line;
 * ``csv``: a header row, then one row per record (lists joined with ``;``);
-* ``table``: a rich table of the chosen columns.
+* ``table``: a table of the chosen columns that fits the width (``tables.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from rich.console import Console
-from rich.table import Table
 
 from .. import to_plain
+from .tables import Column, fitted_table
 
-__all__ = ["cell", "make_console", "open_output", "record", "write_records"]
+__all__ = ["cell", "make_console", "record", "record_column", "table_width", "write_records"]
 
 
 def cell(value: Any) -> str:
@@ -50,12 +48,20 @@ def record(item: Any) -> dict[str, Any]:
     return data
 
 
+_UNBOUNDED = 10_000
+"""The console width of piped output without ``$COLUMNS``: no line is ever wrapped."""
+
+
 def make_console(out: IO[str]) -> Console:
-    """A rich console writing to ``out``: wide and colourless unless it is a terminal."""
+    """A rich console writing to ``out``: colourless unless it is a terminal.
+
+    Its width: the terminal's; piped, ``$COLUMNS`` when set, else unbounded (each table
+    row on one line, for grep and cut, rather than some fixed width).
+    """
     terminal = out.isatty()
     return Console(
         file=out,
-        width=None if terminal else 200,
+        width=None if terminal else _columns() or _UNBOUNDED,
         force_terminal=False if not terminal else None,
         no_color=not terminal,
         highlight=False,
@@ -63,14 +69,44 @@ def make_console(out: IO[str]) -> Console:
     )
 
 
-@contextlib.contextmanager
-def open_output(path: Path | None) -> Iterator[IO[str]]:
-    """``path`` opened for writing (UTF-8, CSV-safe newlines), or stdout."""
-    if path is None:
-        yield sys.stdout
-        return
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        yield handle
+def _columns() -> int | None:
+    value = os.environ.get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def table_width(console: Console) -> int | None:
+    """The width a table must fit in on ``console``; ``None``: as wide as it needs."""
+    return None if console.width >= _UNBOUNDED else console.width
+
+
+# How record fields show in a table: ids, statuses, times and numbers are never cut or
+# split; what is left out first when a table does not fit (lowest first).
+_WHOLE = ("_id", "_key", "status", "_time", "_create", "_modified", "_type", "_selection")
+_NUMBERS = ("status", "type", "progress", "firmware_size")
+_KEEP = {
+    "task_status": 9,
+    "job_status": 9,
+    "device_name": 9,
+    "task_id": 8,
+    "job_id": 8,
+    "firmware_id": 8,
+    "firmware_name": 7,
+    "dest_version": 7,
+    "product_key": 6,
+    "src_version": 6,
+    "utc_modified": 4,
+    "utc_create": 4,
+    "utc_end_time": 2,
+    "selection_type": 2,
+}
+
+
+def record_column(name: str) -> Column:
+    """The table column of the record field ``name``."""
+    whole = name.endswith(_WHOLE) or name in ("device_name", *_NUMBERS)
+    if name in _NUMBERS:
+        return Column(name, whole=True, keep=_KEEP.get(name, 5), justify="right")
+    return Column(name, whole=whole, keep=_KEEP.get(name, 5))
 
 
 def write_records(
@@ -107,11 +143,9 @@ def write_records(
         for row in rows:
             writer.writerow([cell(row.get(name)) for name in names])
     else:
-        table = Table(title=title, show_lines=False)
-        for name in columns:
-            table.add_column(name, overflow="fold")
-        for item in records:
-            table.add_row(*(cell(item.get(name)) for name in columns))
-            count += 1
-        make_console(out).print(table)
+        cells = [[cell(item.get(name)) for name in columns] for item in records]
+        count = len(cells)
+        console = make_console(out)
+        specs = [record_column(name) for name in columns]
+        console.print(fitted_table(specs, cells, table_width(console), title=title))
     return count

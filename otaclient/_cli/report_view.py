@@ -20,9 +20,10 @@ from rich.table import Table
 from .. import TaskStatus
 from ..audit import FleetReport, JobReport, TaskSummary, iso_time, job_to_dict, report_to_dict
 from ..report import read_report, render_html
-from .output import cell, make_console
+from .output import cell, make_console, table_width
+from .tables import Column, fitted_table
 
-__all__ = ["CSV_FIXED_COLUMNS", "render_report"]
+__all__ = ["CSV_FIXED_COLUMNS", "empty_scope_warnings", "render_report"]
 
 CSV_FIXED_COLUMNS = (
     "job_id",
@@ -51,6 +52,29 @@ def render_report(report: FleetReport, fmt: str, out: IO[str]) -> None:
         out.write(render_html(read_report(report_to_dict(report), source="the audit")))
     else:
         _write_tables(report, make_console(out))
+
+
+def empty_scope_warnings(report: FleetReport) -> list[str]:
+    """One stderr line per part of the scope the audit found nothing in.
+
+    An empty scope is not an error (a product may have no packages yet), but a mistyped
+    product key must not pass for a fleet without upgrades.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> from otaclient.audit import AuditStats
+    >>> empty = FleetReport.build(generated_at=datetime.now(UTC), stuck_after=timedelta(0),
+    ...     product_keys=("NOPE123",), firmware=(), stats=AuditStats(0, 0, 0, 0, 0.0))
+    >>> empty_scope_warnings(empty)
+    ['warning: no update packages found for --product-key NOPE123']
+    """
+    found = {item.product_key for item in report.firmware}
+    if report.product_keys is None:
+        return [] if report.firmware else ["warning: no update packages found in the account"]
+    return [
+        f"warning: no update packages found for --product-key {key}"
+        for key in report.product_keys
+        if key not in found
+    ]
 
 
 def _statuses(report: FleetReport) -> list[str]:
@@ -117,41 +141,57 @@ def _package_names(report: FleetReport) -> dict[str, str]:
     return names
 
 
-def _jobs_table(jobs: tuple[JobReport, ...], packages: Mapping[str, str]) -> Table:
-    table = Table(title="Batches")
-    for name, justify in (
-        ("Job", "left"),
-        ("Package", "left"),
-        ("Product", "left"),
-        ("Status", "left"),
-        ("Tasks", "right"),
-        ("Succeeded", "right"),
-        ("Failed", "right"),
-        ("Canceled", "right"),
-        ("Unfinished", "right"),
-        ("Stuck", "right"),
-        ("Success", "right"),
-    ):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+_JOB_COLUMNS = (
+    Column("Job", whole=True, keep=9),
+    Column("Package", keep=6),
+    Column("Product", whole=True, keep=4),
+    Column("Status", whole=True, keep=8),
+    Column("Tasks", whole=True, keep=7, justify="right"),
+    Column("Succeeded", whole=True, keep=3, justify="right"),
+    Column("Failed", whole=True, keep=7, justify="right"),
+    Column("Canceled", whole=True, keep=2, justify="right"),
+    Column("Unfinished", whole=True, keep=3, justify="right"),
+    Column("Stuck", whole=True, keep=6, justify="right"),
+    Column("Success", whole=True, keep=7, justify="right"),
+)
+
+
+def _jobs_table(
+    jobs: tuple[JobReport, ...], packages: Mapping[str, str], width: int | None
+) -> Table:
+    rows = []
     for job in jobs:
         tasks = job.tasks
-        table.add_row(
-            job.job_id + ("" if job.complete else " (partial)"),
-            packages.get(job.firmware_id or "", job.firmware_id or ""),
-            job.product_key or "",
-            job.job_status or "",
-            f"{tasks.total:,}",
-            f"{tasks.succeeded:,}",
-            f"{tasks.failed:,}",
-            f"{tasks.counts[TaskStatus.CANCELED]:,}",
-            f"{tasks.unfinished:,}",
-            f"{tasks.stuck:,}",
-            _percent(tasks.success_rate),
+        rows.append(
+            [
+                job.job_id + ("" if job.complete else " (partial)"),
+                packages.get(job.firmware_id or "", job.firmware_id or ""),
+                job.product_key or "",
+                job.job_status or "",
+                f"{tasks.total:,}",
+                f"{tasks.succeeded:,}",
+                f"{tasks.failed:,}",
+                f"{tasks.counts[TaskStatus.CANCELED]:,}",
+                f"{tasks.unfinished:,}",
+                f"{tasks.stuck:,}",
+                _percent(tasks.success_rate),
+            ]
         )
-    return table
+    return fitted_table(_JOB_COLUMNS, rows, width, title="Batches")
 
 
-def _devices_table(report: FleetReport) -> Table | None:
+_DEVICE_COLUMNS = (
+    Column("Kind", whole=True, keep=8),
+    Column("Device", whole=True, keep=9),
+    Column("Product", whole=True, keep=3),
+    Column("Job", whole=True, keep=6),
+    Column("Status", whole=True, keep=7),
+    Column("Last modified", whole=True, keep=4),
+    Column("Detail", keep=5),
+)
+
+
+def _devices_table(report: FleetReport, width: int | None) -> Table | None:
     stuck = sorted(
         ((job, issue) for job in report.jobs for issue in job.stuck_devices),
         key=lambda pair: iso_time(pair[1].utc_modified) or "",
@@ -169,11 +209,8 @@ def _devices_table(report: FleetReport) -> Table | None:
         f"Devices: longest stuck ({report.totals.tasks.stuck:,} in all) and latest failed "
         f"({report.totals.tasks.failed:,} in all)"
     )
-    table = Table(title=title, caption="More per job with --format json.")
-    for name in ("Kind", "Device", "Product", "Job", "Status", "Last modified", "Detail"):
-        table.add_column(name, overflow="fold")
-    for kind, job, issue in shown:
-        table.add_row(
+    rows = [
+        [
             kind,
             issue.device_name or issue.iot_id or "",
             issue.product_key or "",
@@ -181,14 +218,18 @@ def _devices_table(report: FleetReport) -> Table | None:
             issue.task_status or "",
             iso_time(issue.utc_modified) or "",
             issue.task_desc or "",
-        )
-    return table
+        ]
+        for kind, job, issue in shown
+    ]
+    caption = "More per job with --format json."
+    return fitted_table(_DEVICE_COLUMNS, rows, width, title=title, caption=caption)
 
 
 def _write_tables(report: FleetReport, console: Console) -> None:
+    width = table_width(console)
     console.print(_summary_table(report))
     if report.jobs:
-        console.print(_jobs_table(report.jobs, _package_names(report)))
-    devices = _devices_table(report)
+        console.print(_jobs_table(report.jobs, _package_names(report), width))
+    devices = _devices_table(report, width)
     if devices is not None:
         console.print(devices)

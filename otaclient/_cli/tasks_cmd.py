@@ -97,6 +97,7 @@ def tasks_list(conn: Connection, job_id: str, status: str | None, output: Path |
         lambda s: s.client.iter_ota_task_by_job(
             job_id=job_id, task_status=status.upper() if status else None
         ),
+        noun="device tasks",
     )
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+import anyio
 import attrs
+import pytest
 from click.testing import CliRunner, Result
+from support.virtual_time import virtual_time_backend
 
 from otaclient.cli import cli
 from otaclient.simulator import Simulator
@@ -44,3 +48,15 @@ def assert_one_line_failure(result: Result, exit_code: int = 1) -> str:
     assert "Traceback" not in result.stderr + result.stdout
     assert isinstance(result.exception, SystemExit)
     return lines[0]
+
+
+def on_virtual_time(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
+    """Commands run in-process on ``backend`` with a virtual clock: their sleeps (backoff,
+    the rate limiter) return at once. For commands that do no real I/O (in-process fakes)."""
+    real_run = anyio.run
+    name, options = virtual_time_backend(backend)
+
+    def virtual_run(func: Any, *args: Any, **ignored: Any) -> Any:
+        return real_run(func, *args, backend=name, backend_options=options)
+
+    monkeypatch.setattr(anyio, "run", virtual_run)

@@ -46,7 +46,9 @@ def served(_module_sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Served:
     code path: only the client's transport is swapped for the simulator's."""
     patched = functools.partial(OTAClient, transport=_module_sim.transport())
     monkeypatch.setattr(connect, "OTAClient", patched)
-    url = "http://simulator.test"
+    # Loopback, like a simulator on this machine (where --qps 0 is allowed); never
+    # contacted: the transport is the simulator's own, in-process.
+    url = "http://127.0.0.1:8686"
     return Served(_module_sim, url, _env(url))
 
 

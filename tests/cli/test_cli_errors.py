@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
@@ -49,7 +48,9 @@ def test_secret_file_is_read_and_never_echoed(served: Served, tmp_path: Path) ->
 
 def test_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     # One attempt only: the default policy would back off for seconds before giving up.
-    once = functools.partial(OTAClient, retry=RetryPolicy(max_attempts=1))
+    def once(**options: object) -> OTAClient:
+        return OTAClient(**{**options, "retry": RetryPolicy(max_attempts=1)})  # type: ignore[arg-type]
+
     monkeypatch.setattr(connect, "OTAClient", once)
     env = {
         "ALIBABA_CLOUD_ACCESS_KEY_ID": "id",

@@ -323,3 +323,15 @@ class InterruptedAt(AmbiguousAnswer):
         if response.status_code == 500:
             raise KeyboardInterrupt
         return response
+
+
+class RefusingServer(httpx.AsyncBaseTransport):
+    """Refuses every connection, the way an endpoint with nothing listening does; counts
+    the attempts (``attempts``)."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        raise httpx.ConnectError("All connection attempts failed", request=request)

@@ -141,6 +141,12 @@ def test_max_attempts_must_be_an_integer_from_1_to_1000(value: Any) -> None:
         RetryPolicy(max_attempts=value)
 
 
+@pytest.mark.parametrize("value", [0, True, 2.0, 1001], ids=repr)
+def test_max_throttled_attempts_must_be_an_integer_from_1_to_1000(value: Any) -> None:
+    with pytest.raises(ValidationError, match="max_throttled_attempts"):
+        RetryPolicy(max_throttled_attempts=value)
+
+
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, True, "60"], ids=repr)
 def test_deadline_must_be_positive_finite_seconds_or_none(value: Any) -> None:
     with pytest.raises(ValidationError, match="deadline"):

@@ -17,6 +17,7 @@ import pytest
 
 from otaclient import (
     APIError,
+    NoAnswerError,
     OTAClient,
     ResponseError,
     RetryPolicy,
@@ -112,6 +113,24 @@ async def test_throttling_is_retried_exactly_up_to_max_attempts() -> None:
         with pytest.raises(ThrottlingError):
             await _query(client)
     assert len(server.times) == 3
+
+
+async def test_throttling_gets_its_own_attempt_budget() -> None:
+    server = Server(httpx.Response(400, json=THROTTLED))
+    policy = RetryPolicy(max_attempts=2, max_throttled_attempts=7, backoff_base=0.0)
+    async with _client(server, retry=policy) as client:
+        with pytest.raises(ThrottlingError):
+            await _query(client)
+    assert len(server.times) == 7
+
+
+async def test_the_throttling_budget_leaves_other_failures_at_max_attempts() -> None:
+    server = Server(_refuse_connection)
+    policy = RetryPolicy(max_attempts=2, max_throttled_attempts=7, backoff_base=0.0)
+    async with _client(server, retry=policy) as client:
+        with pytest.raises(NoAnswerError):
+            await _query(client)
+    assert len(server.times) == 2
 
 
 async def test_the_counters_count_attempts_retries_and_throttled_answers() -> None:
