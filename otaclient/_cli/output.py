@@ -85,6 +85,7 @@ _WHOLE = ("_id", "_key", "status", "_time", "_create", "_modified", "_type", "_s
 _NUMBERS = ("status", "type", "progress", "firmware_size")
 _KEEP = {
     "task_status": 9,
+    "task_desc": 8,  # why a task failed: what an operator reads a task list for
     "job_status": 9,
     "device_name": 9,
     "task_id": 8,

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from cli_helpers import Served, run
 
 from otaclient.simulator import Simulator
@@ -83,6 +84,19 @@ def test_tasks_list_table_shows_why_a_task_failed(served: Served) -> None:
     assert "task_desc" in result.stdout
     cells = " ".join(re.sub(r"[│┃]", " ", result.stdout).split())
     assert " ".join(reason.split()[:3]) in cells
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_failure_reason_outlasts_other_columns_on_a_narrow_terminal(
+    served: Served, width: int
+) -> None:
+    sim = served.sim
+    job = next(j for j in sim.fleet.jobs if sim.fleet.task_status_counts(j.job_id)["FAILED"])
+    env = {**served.env, "COLUMNS": str(width)}
+    result = run("tasks", "list", "--job-id", job.job_id, "--status", "failed", env=env)
+    assert result.exit_code == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "task_id" in line)
+    assert "task_desc" in header
 
 
 def test_firmware_list_table_names_status_and_type_and_json_keeps_the_numbers(
