@@ -142,6 +142,11 @@ _keep_going = click.option(
 )
 
 
+_BUSY_DEVICE = frozenset({"iot.ota.DeviceHasUnfinishedTask"})
+"""The service refuses a whole ReupgradeOTATask call when one of its tasks' devices is busy
+with another batch's task: the others are sent again without it."""
+
+
 @tasks.command("reupgrade")
 @connection_options
 @click.option("--job-id", required=True, metavar="ID", help="The batch.")
@@ -165,7 +170,9 @@ def tasks_reupgrade(
     """Upgrade a batch's failed (or canceled) tasks again (ReupgradeOTATask).
 
     Lists the batch's tasks in those statuses, asks for confirmation unless --yes, then
-    sends them in batches of 10 task IDs and prints how many were queued again. No call is
+    sends them in batches of 10 task IDs and prints how many were queued again. A batch
+    refused because a device is busy with another batch's task is sent again without that
+    task, and the tasks refused alone are named at the end (exit status 1). No call is
     sent twice: after an ambiguous failure it stops and says what to check; running the
     same command again re-upgrades only the tasks still in those statuses.
     """
@@ -175,7 +182,12 @@ def tasks_reupgrade(
         queued = await _task_ids(session, job_id, wanted)
         return Plan(
             [
-                Call("ReupgradeOTATask", {"job_id": job_id, "task_ids": batch})
+                Call(
+                    "ReupgradeOTATask",
+                    {"job_id": job_id, "task_ids": batch},
+                    split="task_ids",
+                    split_on=_BUSY_DEVICE,
+                )
                 for batch in in_batches(queued, REUPGRADE_BATCH)
             ],
             summary=f"Re-upgrade {len(queued)} {'/'.join(wanted)} tasks of job {job_id}",

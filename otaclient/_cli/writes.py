@@ -13,6 +13,7 @@ with. Reads a plan needs (the tasks to re-upgrade) are made in dry runs too.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -34,10 +35,30 @@ T = TypeVar("T")
 
 @attrs.frozen
 class Call:
-    """One write: the API action and its keyword arguments (snake_case, as the client takes)."""
+    """One write: the API action and its keyword arguments (snake_case, as the client takes).
+
+    ``split``/``split_on``: when the service refuses the whole call with one of the codes
+    ``split_on`` for the sake of one item of the list argument ``split`` (one busy device
+    among ten tasks), the call is sent again as two halves, down to the items refused
+    alone. A refused call did nothing, so its halves are new calls, not a resend.
+    """
 
     action: str
     arguments: Mapping[str, Any]
+    split: str | None = None
+    split_on: frozenset[str] = frozenset()
+
+    def halves(self, refusal: APIError) -> list[Call]:
+        """The two calls to send instead after ``refusal``; empty when it cannot be split."""
+        name = self.split
+        items = self.arguments.get(name) or () if name is not None else ()
+        if name is None or refusal.code not in self.split_on or len(items) < 2:
+            return []
+        middle = len(items) // 2
+        return [
+            attrs.evolve(self, arguments={**self.arguments, name: list(part)})
+            for part in (items[:middle], items[middle:])
+        ]
 
     def parameters(self, iot_instance_id: str | None) -> dict[str, str]:
         """The wire parameters the client sends (``ValidationError`` when it would refuse)."""
@@ -164,8 +185,10 @@ async def _send(
 ) -> tuple[list[tuple[Call, Any]], list[str]]:
     accepted: list[tuple[Call, Any]] = []
     refused: list[str] = []
-    total = len(plan.calls)
-    for index, call in enumerate(plan.calls):
+    pending = deque(plan.calls)
+    index, total = 0, len(plan.calls)
+    while pending:
+        call = pending.popleft()
         try:
             accepted.append((call, await call.send(session)))
         except OutcomeUnknownError as exc:
@@ -176,9 +199,18 @@ async def _send(
                 f"{_unsent(index, total)}"
             ) from None
         except APIError as exc:
+            halves = call.halves(exc)
+            if halves:
+                pending.extendleft(reversed(halves))
+                total += 1
+                index += 1
+                continue
             failure = describe(exc, session.endpoint).format_message()
-            if keep_going and not isinstance(exc, ThrottlingError):
+            # An item refused alone, once its call was split, is that item's refusal only.
+            alone = call.split is not None and exc.code in call.split_on
+            if (keep_going or alone) and not isinstance(exc, ThrottlingError):
                 refused.append(failure)
+                index += 1
                 continue
             if total == 1:
                 raise
@@ -195,6 +227,7 @@ async def _send(
                 err=True,
             )
             raise
+        index += 1
     return accepted, refused
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import NO_ENV, Served, assert_one_line_failure, run
-from support.lying_servers import AmbiguousAnswer, InterruptedAt
+from support.lying_servers import AmbiguousAnswer, InterruptedAt, RefusedAt
 
 from otaclient import OTAClient
 from otaclient._cli import connect
@@ -377,28 +377,60 @@ def _busy_and_free_batches(fresh: Served) -> tuple[Job, list[list[str]], list[bo
     raise AssertionError("the sample fleet has no job with a refused and an accepted batch")
 
 
-def test_reupgrade_stops_at_the_first_refused_call_and_offers_keep_going(fresh: Served) -> None:
-    job, _, refused = _busy_and_free_batches(fresh)
-    first = refused.index(True)
+def _calls_to_settle(batch: list[str], busy: set[str]) -> int:
+    """The ReupgradeOTATask calls one batch takes when a refused batch is sent again in
+    halves until the busy tasks stand alone (the oracle of the command's splitting)."""
+    if len(batch) == 1 or not busy & set(batch):
+        return 1
+    middle = len(batch) // 2
+    return 1 + _calls_to_settle(batch[:middle], busy) + _calls_to_settle(batch[middle:], busy)
+
+
+def test_reupgrade_sends_a_batch_refused_for_a_busy_device_again_without_it(
+    fresh: Served,
+) -> None:
+    job, batches, _ = _busy_and_free_batches(fresh)
+    sim = fresh.sim
+    busy = {task_id for batch in batches for task_id in batch if _busy(sim, job, task_id)}
+    free = sum(len(batch) for batch in batches) - len(busy)
     result = run("tasks", "reupgrade", "--job-id", job.job_id, "--yes", env=fresh.env)
     line = assert_one_line_failure(result)
-    assert "DeviceHasUnfinishedTask" in line and "--keep-going" in line
-    assert _writes(fresh.sim, "ReupgradeOTATask") == first + 1
+    assert line.startswith(f"Error: {len(busy)} calls refused") and "DeviceHasUnfinished" in line
+    assert result.stdout.strip() == f"{free} tasks of job {job.job_id} queued again"
+    assert sim.fleet.task_status_counts(job.job_id)[FAILED] == len(busy)
+    expected = sum(_calls_to_settle(batch, busy) for batch in batches)
+    assert _writes(sim, "ReupgradeOTATask") == expected
+
+
+def test_reupgrade_stops_at_the_first_refused_call_and_offers_keep_going(
+    fresh: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = fresh.sim
+    job = _job_with(sim, FAILED, least=21)
+    refusing = RefusedAt(sim, "ReupgradeOTATask", nth=2, code="iot.ota.TaskStatusNotSupport")
+    monkeypatch.setattr(connect, "OTAClient", functools.partial(OTAClient, transport=refusing))
+    result = run("tasks", "reupgrade", "--job-id", job.job_id, "--yes", env=fresh.env)
+    line = assert_one_line_failure(result)
+    assert "TaskStatusNotSupport" in line and "--keep-going" in line
+    assert refusing.seen["ReupgradeOTATask"] == 2
 
 
 def test_reupgrade_keep_going_sends_every_batch_and_counts_only_the_accepted(
-    fresh: Served,
+    fresh: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job, batches, refused = _busy_and_free_batches(fresh)
-    accepted = sum(len(b) for b, no in zip(batches, refused, strict=True) if not no)
+    sim = fresh.sim
+    job = _job_with(sim, FAILED, least=21)
+    failed = _task_ids(sim, job, FAILED)
+    batches = math.ceil(len(failed) / 10)
+    refusing = RefusedAt(sim, "ReupgradeOTATask", nth=2, code="iot.ota.TaskStatusNotSupport")
+    monkeypatch.setattr(connect, "OTAClient", functools.partial(OTAClient, transport=refusing))
     args = ("tasks", "reupgrade", "--job-id", job.job_id, "--keep-going", "--yes")
     result = run(*args, env=fresh.env)
     line = assert_one_line_failure(result)
-    assert f"{sum(refused)} call" in line and "refused" in line
-    assert result.stdout.strip() == f"{accepted} tasks of job {job.job_id} queued again"
-    assert _writes(fresh.sim, "ReupgradeOTATask") == len(batches)
-    left = sum(len(b) for b, no in zip(batches, refused, strict=True) if no)
-    assert fresh.sim.fleet.task_status_counts(job.job_id)[FAILED] == left
+    assert line.startswith("Error: 1 call refused")
+    assert result.stdout.strip() == f"{len(failed) - 10} tasks of job {job.job_id} queued again"
+    assert refusing.seen["ReupgradeOTATask"] == batches
+    assert sim.fleet.task_status_counts(job.job_id)[FAILED] == 10
 
 
 def test_the_write_commands_are_listed_in_help() -> None:

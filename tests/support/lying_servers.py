@@ -314,6 +314,27 @@ class AmbiguousAnswer(httpx.AsyncBaseTransport):
         return response
 
 
+class RefusedAt(httpx.AsyncBaseTransport):
+    """The simulator's transport, except that the ``nth`` request of ``action`` (from 1) is
+    refused with the API error ``code`` without reaching the simulator (nothing is done).
+
+    ``seen`` counts the requests of every action.
+    """
+
+    def __init__(self, sim: Simulator, action: str, nth: int, code: str) -> None:
+        self.inner = sim.transport()
+        self.action, self.nth, self.code = action, nth, code
+        self.seen: dict[str, int] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        action = _form_or_query(request).get("Action", "")
+        self.seen[action] = self.seen.get(action, 0) + 1
+        if action == self.action and self.seen[action] == self.nth:
+            body = {"Code": self.code, "Message": "refused", "RequestId": "R-1", "Success": False}
+            return httpx.Response(400, json=body)
+        return await self.inner.handle_async_request(request)
+
+
 class InterruptedAt(AmbiguousAnswer):
     """The simulator's transport, with Ctrl-C arriving while the ``nth`` request of
     ``action`` is in flight (after the simulator carried it out)."""
