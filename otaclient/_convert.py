@@ -93,6 +93,8 @@ def _to_int(value: Any, _: Any = None) -> int:
         raise DecodeProblem("expected an integer, got a boolean")
     if isinstance(value, int):
         return value
+    if value.__class__ is str and value.isdecimal() and len(value) <= 30:
+        return int(value)  # what XML sends: digits only, no regex needed
     if isinstance(value, str) and _INT_TEXT.fullmatch(value):
         return int(value)
     if isinstance(value, float) and value.is_integer():
@@ -217,25 +219,16 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
             return [value]
         raise DecodeProblem(f"expected a list, got {type(value).__name__}")
 
-    structurer = item_hook if isinstance(item_hook, _ModelStructurer) else None
+    builds = item_hook.builds if isinstance(item_hook, _ModelStructurer) else None
 
     def structure_list(value: Any, _: Any) -> list[Any]:
         items = unwrap(value)
-        if structurer is not None and items and items[0].__class__ is dict:
-            # The common case: every item a dict of the first one's key shape.
-            keys = tuple(items[0])
-            build = structurer.builds.get(keys) or structurer.build_for(keys)
-            if build is not None:
-                try:
-                    out = [
-                        build(*item.values())
-                        for item in items
-                        if item.__class__ is dict and tuple(item) == keys
-                    ]
-                except _GENERATED_FAILURES:
-                    out = []  # the loop below names the item and field that failed
-                if len(out) == len(items):
-                    return out
+        if builds:
+            # The common case: every item a dict of a key shape already generated for.
+            try:
+                return [builds[tuple(item)](*item.values()) for item in items]
+            except (KeyError, TypeError, AttributeError, *_GENERATED_FAILURES):
+                pass  # a new shape, an item that is not an object, or a value that does not fit
         out = []
         for index, item in enumerate(items):
             if item is None:
