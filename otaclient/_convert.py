@@ -12,6 +12,15 @@ models, whichever dialect or format they came in:
   from ``true``/``false`` text, known enum values become enum members and unknown ones stay
   raw strings.
 
+Speed (issue 14): a model is structured by a function generated for its key shape (the
+keys of a dict, in order; every item of a page has one of a few). The function takes the
+dict's values positionally, skips the hook for a value that already has the right type
+(a str for a str, an int for an int, a known enum value), reads the common time format
+with one C call, and sets the instance's slots directly: no kwargs dict, no attrs
+``__init__``. The same plan is also interpreted (``_ModelStructurer.interpret``): for
+shapes past the cache's bound and to say which field failed. benchmarks/decode.py measures
+it; the property tests hold it to a plain reference decoder.
+
 Anything that does not fit raises ``DecodeProblem`` naming the path that failed; the client
 turns it into a ``ResponseError`` naming the action and request id.
 """
