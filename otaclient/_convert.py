@@ -450,6 +450,13 @@ def _convert_lines(
         return [f"    {out} = {arg} if {arg}.__class__ is str or {arg} is None else _to_str({arg})"]
     env[f"_hook{number}"], env[f"_type{number}"] = hook, field_type
     call = f"_hook{number}({arg}, _type{number})"
+    if field_type is int and hook is _to_int:
+        # Ints as JSON sends them, or digits only as XML does; anything else to the hook.
+        return [
+            f"    {out} = {arg} if {arg}.__class__ is int or {arg} is None else "
+            f"int({arg}) if {arg}.__class__ is str and {arg}.isdecimal() and len({arg}) <= 30 "
+            f"else {call}"
+        ]
     if field_type is int:
         return [f"    {out} = {arg} if {arg}.__class__ is int or {arg} is None else {call}"]
     if field_type is datetime and hook is _to_datetime:
