@@ -187,3 +187,16 @@ def test_the_standard_library_json_fallback_decodes_the_same_page(
     monkeypatch.setattr(_parse, "_JSON_ERRORS", (ValueError,))
     assert decode(load_body(raw), "r") == with_orjson
     assert [f.firmware_size for f in with_orjson.items] == [924, 7]
+
+
+@pytest.mark.parametrize("text", ["1_000", "924kB", "3.7", "٣"])
+def test_text_that_int_would_take_or_refuse_is_judged_by_the_careful_rule(text: str) -> None:
+    # The generated fast path hands digit-only text to int(); int() also takes "1_000".
+    conv = make_converter()
+    conv.structure([{"FirmwareSize": "1"}], list[Firmware])  # the shape is generated now
+    items = [{"FirmwareSize": "1"}, {"FirmwareSize": text}]
+    if text == "٣":  # an Arabic-Indic digit: a decimal digit to the regex and to int() alike
+        assert conv.structure(items, list[Firmware])[1].firmware_size == 3
+        return
+    with pytest.raises(DecodeProblem, match=r"^\[1\]\.firmware_size: expected an integer"):
+        conv.structure(items, list[Firmware])
