@@ -392,6 +392,7 @@ class _ModelStructurer:
         }
         lines: list[str] = []
         outputs: list[str] = []
+        last_time: tuple[str, str] | None = None  # (arg, out) of the last time field
         for number, field in enumerate(self.fields):
             steps = steps_by_field.get(field.name, [])
             out = f"f{number}"
@@ -399,7 +400,18 @@ class _ModelStructurer:
             default = _default_expression(field, number, env)
             if len(steps) == 1:
                 index, hook, field_type = steps[0]
-                lines += _convert_lines(f"a{index}", out, hook, field_type, number, env)
+                converted = _convert_lines(f"a{index}", out, hook, field_type, number, env)
+                if field_type is datetime and default == "None":
+                    if last_time is not None:
+                        # Times repeat within an item (UtcModified is often UtcCreate): the
+                        # same text is the same datetime, and a datetime is immutable.
+                        arg, earlier = f"a{index}", last_time
+                        lines.append(f"    if {arg}.__class__ is str and {arg} == {earlier[0]}:")
+                        lines.append(f"        {out} = {earlier[1]}")
+                        lines.append("    else:")
+                        converted = ["    " + line for line in converted]
+                    last_time = (f"a{index}", out)
+                lines += converted
                 if default != "None":
                     lines.append(f"    if {out} is None: {out} = {default}")
                 continue
