@@ -12,6 +12,15 @@ models, whichever dialect or format they came in:
   from ``true``/``false`` text, known enum values become enum members and unknown ones stay
   raw strings.
 
+Speed (issue 14): a model is structured by a function generated for its key shape (the
+keys of a dict, in order; every item of a page has one of a few). The function takes the
+dict's values positionally, skips the hook for a value that already has the right type
+(a str for a str, an int for an int, a known enum value), reads the common time format
+with one C call, and sets the instance's slots directly: no kwargs dict, no attrs
+``__init__``. The same plan is also interpreted (``_ModelStructurer.interpret``): for
+shapes past the cache's bound and to say which field failed. benchmarks/decode.py measures
+it; the property tests hold it to a plain reference decoder.
+
 Anything that does not fit raises ``DecodeProblem`` naming the path that failed; the client
 turns it into a ``ResponseError`` naming the action and request id.
 """
@@ -94,6 +103,8 @@ def _to_int(value: Any, _: Any = None) -> int:
         raise DecodeProblem("expected an integer, got a boolean")
     if isinstance(value, int):
         return value
+    if value.__class__ is str and value.isdecimal() and len(value) <= 30:
+        return int(value)  # what XML sends: digits only, no regex needed
     if isinstance(value, str) and _INT_TEXT.fullmatch(value):
         return int(value)
     if isinstance(value, float) and value.is_integer():
@@ -218,9 +229,18 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
             return [value]
         raise DecodeProblem(f"expected a list, got {type(value).__name__}")
 
+    builds = item_hook.builds if isinstance(item_hook, _ModelStructurer) else None
+
     def structure_list(value: Any, _: Any) -> list[Any]:
+        items = unwrap(value)
+        if builds:
+            # The common case: every item a dict of a key shape already generated for.
+            try:
+                return [builds[tuple(item)](*item.values()) for item in items]
+            except (KeyError, TypeError, AttributeError, *_GENERATED_FAILURES):
+                pass  # a new shape, an item that is not an object, or a value that does not fit
         out = []
-        for index, item in enumerate(unwrap(value)):
+        for index, item in enumerate(items):
             if item is None:
                 continue
             try:
@@ -237,18 +257,24 @@ def _join(exc: DecodeProblem) -> str:
     return text if text.startswith(("[", ".")) else f": {text}"
 
 
-_MAX_PLANS = 32
+_MAX_SHAPES = 32  # per model: odd bodies cannot grow the caches without bound
+_MAX_GENERATED_KEYS = 64  # a shape with more keys than this is interpreted, never compiled
 
 # One step of a plan: (wire key, field name, hook, field type); hook None = take a str as is.
 _Step = tuple[str, str, Callable[[Any, Any], Any] | None, Any]
 # A field by its folded name: (field name, hook, field type).
 _Field = tuple[str, Callable[[Any, Any], Any] | None, Any]
+# A model built from a dict's values, in the order of the key shape it was made for.
+_Build = Callable[..., Any]
+# What a generated function raises to hand an item to ``interpret``: a value that does not
+# fit, or a time its inlined fast path could not read (``interpret`` reads it carefully).
+_GENERATED_FAILURES = (DecodeProblem, ValueError)
 
 
 def _plan_for(
     keys: tuple[Any, ...], by_key: Mapping[str, _Field], fallbacks: Mapping[str, str]
 ) -> list[_Step]:
-    # Which wire key fills which field, worked out once per set of keys: every item of a
+    # Which wire key fills which field, worked out once per key shape: every item of a
     # page has the same keys, so a page costs one plan and a dict lookup per item.
     steps: list[_Step] = []
     filled: set[str] = set()
@@ -268,28 +294,79 @@ def _plan_for(
     return steps
 
 
-def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    hints = attrs.resolve_types(cls)
-    by_key: dict[str, _Field] = {}
-    for field in attrs.fields(hints):
-        inner = _strip_none(field.type)
-        hook = None if inner is str else conv.get_structure_hook(inner)
-        by_key[normalise_key(field.name)] = (field.name, hook, inner)
-    fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
-    name = cls.__name__
-    plans: dict[tuple[Any, ...], list[_Step]] = {}
+class _ModelStructurer:
+    """Structures dicts into one attrs model, by a function generated per key shape.
 
-    def structure_attrs(value: Any, _: Any) -> Any:
+    A key shape is ``tuple(value)``: the keys a dict has, in order. Its plan (which key
+    fills which field, through which hook) is compiled into a function that takes the
+    dict's values positionally, converts each with a fast path for values that already
+    have the right type, and sets the slots of a new instance directly: no kwargs dict,
+    no per-field lookups. The plan is also interpreted (``interpret``): for shapes past
+    the cache's bound, and to name the path when a value does not fit.
+    """
+
+    def __init__(self, cls: type[Any], conv: cattrs.Converter) -> None:
+        self.cls = cls
+        self.name = cls.__name__
+        hints = attrs.resolve_types(cls)
+        self.fields = attrs.fields(hints)
+        self.by_key: dict[str, _Field] = {}
+        for field in self.fields:
+            inner = _strip_none(field.type)
+            hook = None if inner is str else conv.get_structure_hook(inner)
+            self.by_key[normalise_key(field.name)] = (field.name, hook, inner)
+        self.fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
+        self.plans: dict[tuple[Any, ...], list[_Step]] = {}
+        self.builds: dict[tuple[Any, ...], _Build] = {}
+        # Every field has a default that needs no instance, and is an __init__ argument: a
+        # shape may leave any of them out.
+        self.generates = all(
+            f.init
+            and f.default is not attrs.NOTHING
+            and not getattr(f.default, "takes_self", False)
+            for f in self.fields
+        )
+        self.sets_slots = _slots_settable(cls)
+
+    def __call__(self, value: Any, _: Any = None) -> Any:
         if type(value) is not dict:
-            raise DecodeProblem(f"expected an object for {name}, got {type(value).__name__}")
-        keys = tuple(value)
-        plan = plans.get(keys)
+            raise DecodeProblem(f"expected an object for {self.name}, got {type(value).__name__}")
+        build = self.builds.get(tuple(value))
+        if build is None:
+            build = self.build_for(tuple(value))
+            if build is None:
+                return self.interpret(value)
+        try:
+            return build(*value.values())
+        except _GENERATED_FAILURES:
+            return self.interpret(value)  # raises, naming the field, or takes the slow path
+
+    def build_for(self, keys: tuple[Any, ...]) -> _Build | None:
+        """The generated function for ``keys``; ``None`` when the shape is interpreted."""
+        build = self.builds.get(keys)
+        if (
+            build is None
+            and self.generates
+            and len(self.builds) < _MAX_SHAPES
+            and len(keys) <= _MAX_GENERATED_KEYS
+        ):
+            build = self.builds[keys] = self._generate(keys)
+        return build
+
+    def plan(self, keys: tuple[Any, ...]) -> list[_Step]:
+        """Which key fills which field, for a dict with ``keys``."""
+        plan = self.plans.get(keys)
         if plan is None:
-            plan = _plan_for(keys, by_key, fallbacks)
-            if len(plans) < _MAX_PLANS:  # odd bodies cannot grow the cache without bound
-                plans[keys] = plan
+            plan = _plan_for(keys, self.by_key, self.fallbacks)
+            if len(self.plans) < _MAX_SHAPES:
+                self.plans[keys] = plan
+        return plan
+
+    def interpret(self, value: dict[Any, Any]) -> Any:
+        """Structure ``value`` by walking its plan: the plain path, and the one whose
+        errors name the field that failed."""
         kwargs: dict[str, Any] = {}
-        for key, field_name, hook, field_type in plan:
+        for key, field_name, hook, field_type in self.plan(tuple(value)):
             raw = value[key]
             if raw is None:
                 continue
@@ -300,9 +377,150 @@ def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> Callable[[Any, A
                 kwargs[field_name] = (hook or _to_str)(raw, field_type)
             except DecodeProblem as exc:
                 raise DecodeProblem(f".{field_name}{_join(exc)}") from None
-        return cls(**kwargs)
+        return self.cls(**kwargs)
 
-    return structure_attrs
+    def _generate(self, keys: tuple[Any, ...]) -> _Build:
+        steps_by_field: dict[str, list[tuple[int, Callable[[Any, Any], Any] | None, Any]]] = {}
+        position = {key: index for index, key in enumerate(keys)}
+        for key, field_name, hook, field_type in self.plan(keys):
+            steps_by_field.setdefault(field_name, []).append((position[key], hook, field_type))
+        env: dict[str, Any] = {
+            "_cls": self.cls,
+            "_new": object.__new__,
+            "_to_str": _to_str,
+            "_to_int": _to_int,
+            "DecodeProblem": DecodeProblem,
+        }
+        lines: list[str] = []
+        outputs: list[str] = []
+        last_time: tuple[str, str] | None = None  # (arg, out) of the last time field
+        for number, field in enumerate(self.fields):
+            steps = steps_by_field.get(field.name, [])
+            out = f"f{number}"
+            outputs.append(out)
+            default = _default_expression(field, number, env)
+            if len(steps) == 1:
+                index, hook, field_type = steps[0]
+                converted = _convert_lines(f"a{index}", out, hook, field_type, number, env)
+                if field_type is datetime and default == "None":
+                    if last_time is not None:
+                        # Times repeat within an item (UtcModified is often UtcCreate): the
+                        # same text is the same datetime, and a datetime is immutable.
+                        arg, earlier = f"a{index}", last_time
+                        lines.append(f"    if {arg}.__class__ is str and {arg} == {earlier[0]}:")
+                        lines.append(f"        {out} = {earlier[1]}")
+                        lines.append("    else:")
+                        converted = ["    " + line for line in converted]
+                    last_time = (f"a{index}", out)
+                lines += converted
+                if default != "None":
+                    lines.append(f"    if {out} is None: {out} = {default}")
+                continue
+            # Absent, or filled by several spellings (JobId and JobID): the last one that
+            # is not None wins, as in ``interpret``.
+            lines.append(f"    {out} = {default}")
+            for index, hook, field_type in steps:
+                lines.append(f"    if a{index} is not None:")
+                lines += [
+                    "    " + line
+                    for line in _convert_lines(f"a{index}", out, hook, field_type, number, env)
+                ]
+        params = ", ".join(f"a{index}" for index in range(len(keys)))
+        if self.sets_slots:
+            for number, field in enumerate(self.fields):
+                env[f"_set{number}"] = getattr(self.cls, field.name).__set__
+            body = ["    o = _new(_cls)"]
+            body += [f"    _set{number}(o, {out})" for number, out in enumerate(outputs)]
+            body.append("    return o")
+        else:
+            arguments = ", ".join(
+                f"{f.alias}={out}" for f, out in zip(self.fields, outputs, strict=True)
+            )
+            body = [f"    return _cls({arguments})"]
+        source = "\n".join([f"def build({params}):", *lines, *body]) + "\n"
+        namespace: dict[str, Any] = {}
+        # The source holds generated names only: wire keys never reach it.
+        exec(
+            compile(source, f"<otaclient: {self.name} from {len(keys)} keys>", "exec"),
+            env,
+            namespace,
+        )
+        build: _Build = namespace["build"]
+        return build
+
+
+def _convert_lines(
+    arg: str,
+    out: str,
+    hook: Callable[[Any, Any], Any] | None,
+    field_type: Any,
+    number: int,
+    env: dict[str, Any],
+) -> list[str]:
+    """Source lines that set ``out`` to ``arg`` converted for the field (``None`` stays
+    ``None``), skipping the hook when the value already has the right type."""
+    if hook is None:
+        return [f"    {out} = {arg} if {arg}.__class__ is str or {arg} is None else _to_str({arg})"]
+    env[f"_hook{number}"], env[f"_type{number}"] = hook, field_type
+    call = f"_hook{number}({arg}, _type{number})"
+    if field_type is int and hook is _to_int:
+        # Ints as JSON sends them, or digits only as XML does; anything else to the hook.
+        return [
+            f"    {out} = {arg} if {arg}.__class__ is int or {arg} is None else "
+            f"int({arg}) if {arg}.__class__ is str and {arg}.isdecimal() and len({arg}) <= 30 "
+            f"else {call}"
+        ]
+    if field_type is int:
+        return [f"    {out} = {arg} if {arg}.__class__ is int or {arg} is None else {call}"]
+    if field_type is datetime and hook is _to_datetime:
+        # _to_datetime's own fast path, inlined; a ValueError goes to ``interpret``.
+        env["_fromisoformat"] = datetime.fromisoformat
+        return [
+            f"    {out} = _fromisoformat({arg}) if {arg}.__class__ is str and len({arg}) == 24 "
+            f"and {arg}[23] == 'Z' else ({arg} if {arg} is None else {call})"
+        ]
+    enum_cls = _enum_in_union(field_type)
+    if enum_cls is not None:
+        env[f"_members{number}"] = {m.value: m for m in enum_cls}
+        return [
+            f"    {out} = {arg} if {arg} is None else "
+            f"(_members{number}.get({arg}) if {arg}.__class__ is str else None) or {call}"
+        ]
+    return [f"    {out} = {arg} if {arg} is None else {call}"]
+
+
+def _default_expression(field: attrs.Attribute[Any], number: int, env: dict[str, Any]) -> str:
+    default: Any = field.default
+    factory = getattr(default, "factory", None)  # an attrs.Factory: a new value each time
+    if factory is not None:
+        env[f"_factory{number}"] = factory
+        return f"_factory{number}()"
+    if default is None:
+        return "None"
+    env[f"_default{number}"] = default
+    return f"_default{number}"
+
+
+def _slots_settable(cls: type[Any]) -> bool:
+    """Whether an instance can be built by setting its slots: slots that are exactly the
+    fields (no hidden state such as a cached hash), and nothing in ``__init__`` besides
+    storing the arguments (no validators, converters, pre- or post-init hooks)."""
+    fields = attrs.fields(cls)
+    slots = {name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())}
+    if slots - {"__weakref__"} != {f.name for f in fields}:
+        return False
+    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        return False
+    return all(
+        isinstance(getattr(cls, f.name, None), types.MemberDescriptorType)
+        and f.validator is None
+        and f.converter is None
+        for f in fields
+    )
+
+
+def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> _ModelStructurer:
+    return _ModelStructurer(cls, conv)
 
 
 def configure_converter(conv: cattrs.Converter) -> None:

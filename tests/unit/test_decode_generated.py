@@ -1,0 +1,202 @@
+"""The generated structuring functions: bounded, exact, and as good as attrs' own __init__.
+
+The converter compiles one function per key shape (``_convert._ModelStructurer``). These
+tests pin what the property tests do not reach: the cache's bounds, the path an error
+names when it comes from generated code, instances built by setting slots being the same
+as attrs builds, and the fallbacks for models that need their ``__init__``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import pytest
+
+from otaclient import _models, _parse
+from otaclient._convert import _MAX_GENERATED_KEYS, _MAX_SHAPES, _slots_settable, make_converter
+from otaclient._models import Firmware, OTAJob, OTATag
+from otaclient._operations import OPERATIONS
+from otaclient._parse import DecodeProblem, load_body
+
+MODELS = [
+    cls
+    for name in _models.__all__
+    if attrs.has(cls := getattr(_models, name)) and cls is not _models.Page
+]
+
+
+def _structurer(conv: Any, cls: type[Any]) -> Any:
+    return conv.get_structure_hook(cls)
+
+
+def test_one_function_per_key_shape_however_many_items() -> None:
+    conv = make_converter()
+    items = [{"FirmwareId": str(n), "FirmwareSize": n} for n in range(50)]
+    items += [{"firmwareId": "x"}] * 50
+    firmware = conv.structure(items, list[Firmware])
+    assert [f.firmware_id for f in firmware[:2]] == ["0", "1"]
+    assert _structurer(conv, Firmware).builds.keys() == {
+        ("FirmwareId", "FirmwareSize"),
+        ("firmwareId",),
+    }
+
+
+def test_shapes_past_the_bound_are_interpreted_not_compiled() -> None:
+    conv = make_converter()
+    items = [{f"Unknown{n}": 1, "FirmwareSize": str(n)} for n in range(_MAX_SHAPES + 5)]
+    firmware = conv.structure(items, list[Firmware])
+    assert [f.firmware_size for f in firmware] == list(range(_MAX_SHAPES + 5))
+    assert len(_structurer(conv, Firmware).builds) == _MAX_SHAPES
+    assert len(_structurer(conv, Firmware).plans) == _MAX_SHAPES
+
+
+def test_a_shape_with_too_many_keys_is_interpreted() -> None:
+    conv = make_converter()
+    item = {f"Unknown{n}": n for n in range(_MAX_GENERATED_KEYS)} | {"FirmwareId": "f"}
+    assert conv.structure(item, Firmware) == Firmware(firmware_id="f")
+    assert not _structurer(conv, Firmware).builds
+
+
+def test_an_error_in_generated_code_names_the_item_and_the_field() -> None:
+    conv = make_converter()
+    items = [{"FirmwareId": "a", "FirmwareSize": 1}] * 3
+    conv.structure(items, list[Firmware])  # the shape is generated now
+    items = [*items, {"FirmwareId": "b", "FirmwareSize": "many"}]
+    with pytest.raises(DecodeProblem, match=r"^\[3\]\.firmware_size: expected an integer"):
+        conv.structure(items, list[Firmware])
+
+
+def test_a_time_the_inlined_fast_path_cannot_read_is_read_carefully() -> None:
+    conv = make_converter()
+    # 24 characters ending in Z, as the fast path wants, but with a stray leading space.
+    items = [{"UtcCreate": "2019-12-28T02:43:10.000Z"}, {"UtcCreate": " 2019-12-28T02:43:10.0Z"}]
+    created = [f.utc_create for f in conv.structure(items, list[Firmware])]
+    assert created == [datetime(2019, 12, 28, 2, 43, 10, tzinfo=UTC)] * 2
+    with pytest.raises(DecodeProblem, match=r"^\[1\]\.utc_create: expected an ISO 8601 time"):
+        conv.structure([items[0], {"UtcCreate": "2019-12-28T02:43:10.000X"}], list[Firmware])
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+def test_every_model_is_built_by_setting_its_slots(cls: type[Any]) -> None:
+    # The fast construction is what the benchmark measures; a model that loses it (a
+    # validator, a converter, a cached hash) must do so knowingly.
+    assert _slots_settable(cls)
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+def test_an_instance_built_by_slots_is_the_one_attrs_builds(cls: type[Any]) -> None:
+    conv = make_converter()
+    built = conv.structure({}, cls)
+    assert type(built) is cls
+    assert built == cls()
+    if all(f.default is None for f in attrs.fields(cls)):
+        assert hash(built) == hash(cls())  # models with list fields are not hashable at all
+    assert repr(built) == repr(cls())
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.__setattr__(attrs.fields(cls)[0].name, "changed")
+
+
+def test_absent_list_fields_get_a_list_of_their_own() -> None:
+    first, second = make_converter().structure([{"JobId": "a"}, {"JobId": "b"}], list[OTAJob])
+    assert first.tags == second.tags == []
+    assert first.tags is not second.tags
+
+
+@attrs.frozen
+class _Checked:
+    size: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
+    name: str | None = None
+
+
+@attrs.frozen
+class _PostInit:
+    name: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.name == "refused":
+            raise DecodeProblem("the model refused it")
+
+
+@attrs.frozen(cache_hash=True)
+class _CachedHash:
+    name: str | None = None
+
+
+def test_a_model_with_hidden_slots_is_built_through_its_init() -> None:
+    # cache_hash adds a slot that no field names: setting the fields alone would leave it
+    # unset, and hash() would fail.
+    conv = make_converter()
+    assert not _slots_settable(_CachedHash)
+    built = conv.structure({"Name": "n"}, _CachedHash)
+    assert hash(built) == hash(_CachedHash("n"))
+
+
+def test_a_model_with_a_validator_is_built_through_its_init() -> None:
+    conv = make_converter()
+    assert not _slots_settable(_Checked)
+    assert conv.structure({"Size": "3", "Name": "n"}, _Checked) == _Checked(3, "n")
+    with pytest.raises(ValueError, match="must be >= 0"):
+        conv.structure({"Size": "-1"}, _Checked)
+
+
+def test_a_model_with_a_post_init_hook_is_built_through_its_init() -> None:
+    conv = make_converter()
+    assert not _slots_settable(_PostInit)
+    assert conv.structure({"Name": "n"}, _PostInit) == _PostInit("n")
+    with pytest.raises(DecodeProblem, match="the model refused it"):
+        conv.structure({"Name": "refused"}, _PostInit)
+
+
+def test_the_last_of_several_spellings_that_is_not_null_wins() -> None:
+    conv = make_converter()
+    item = {"JobId": "first", "jobId": "second", "JobID": None}
+    assert conv.structure(item, OTAJob).job_id == "second"
+
+
+def test_a_list_hook_still_takes_a_single_object_for_a_list_of_one() -> None:
+    conv = make_converter()
+    conv.structure([{"Key": "k"}], list[OTATag])  # warm
+    assert conv.structure({"Key": "k", "Value": "v"}, list[OTATag]) == [OTATag("k", "v")]
+
+
+def test_the_standard_library_json_fallback_decodes_the_same_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {
+        "RequestId": "r",
+        "Success": True,
+        "Total": 2,
+        "PageSize": 100,
+        "CurrentPage": 1,
+        "FirmwareInfo": {
+            "SimpleFirmwareInfo": [
+                {"FirmwareId": "a", "FirmwareSize": "924", "UtcCreate": "2019-12-28T02:43:10.000Z"},
+                {"FirmwareId": "b", "FirmwareSize": 7, "SignMethod": "md5"},
+            ]
+        },
+    }
+    raw = json.dumps(body).encode()
+    decode = OPERATIONS["ListOTAFirmware"].result.decode
+    with_orjson = decode(load_body(raw), "r")
+    monkeypatch.setattr(_parse, "_json_loads", json.loads)
+    monkeypatch.setattr(_parse, "_JSON_ERRORS", (ValueError,))
+    assert decode(load_body(raw), "r") == with_orjson
+    assert [f.firmware_size for f in with_orjson.items] == [924, 7]
+
+
+@pytest.mark.parametrize("text", ["1_000", "924kB", "3.7", "٣"])
+def test_text_that_int_would_take_or_refuse_is_judged_by_the_careful_rule(text: str) -> None:
+    # The generated fast path hands digit-only text to int(); int() also takes "1_000".
+    conv = make_converter()
+    conv.structure([{"FirmwareSize": "1"}], list[Firmware])  # the shape is generated now
+    items = [{"FirmwareSize": "1"}, {"FirmwareSize": text}]
+    if text == "٣":  # an Arabic-Indic digit: a decimal digit to the regex and to int() alike
+        assert conv.structure(items, list[Firmware])[1].firmware_size == 3
+        return
+    with pytest.raises(DecodeProblem, match=r"^\[1\]\.firmware_size: expected an integer"):
+        conv.structure(items, list[Firmware])
