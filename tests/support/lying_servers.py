@@ -21,6 +21,8 @@ import httpx
 from otaclient import OTAClient, RetryPolicy
 from otaclient.simulator import TASK_STATUSES, Simulator
 
+from .wire import signed_params
+
 Body = dict[str, Any]
 Lie = Callable[[int, int, Body], Body]
 """``lie(page, page_size, honest_body) -> body served``."""
@@ -81,7 +83,7 @@ class PagedList:
         }
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
-        params = request.url.params
+        params = signed_params(request)
         page, size = int(params["CurrentPage"]), int(params["PageSize"])
         self._waiting.append(page)
         try:
@@ -265,7 +267,7 @@ class StatusSwap(httpx.AsyncBaseTransport):
         return TASK_STATUSES[self.job.tasks.status[self._row(task_id)]]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        status = _form_or_query(request).get("TaskStatus")
+        status = signed_params(request).get("TaskStatus")
         self.statuses.append(status)
         if not self.swapped and status == self.when_status:
             self.swapped = True
@@ -278,12 +280,3 @@ class StatusSwap(httpx.AsyncBaseTransport):
             ):
                 self.sim.fleet.set_task_status(self.job, row, code, now)
         return await self.inner.handle_async_request(request)
-
-
-def _form_or_query(request: httpx.Request) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
-    found = dict(parse_qsl(request.url.query.decode()))
-    if request.method == "POST":
-        found.update(parse_qsl(request.content.decode()))
-    return found
