@@ -31,6 +31,7 @@ BENCHMARKS = (
     "per_action_audit",
     "credentials",
     "transports",
+    "cost_over_https",
 )
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
