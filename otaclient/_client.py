@@ -15,7 +15,7 @@ from typing import Any, TypedDict, TypeVar
 
 import httpx
 
-from ._config import ClientConfig, body_budget, check_credentials, http_client, query_budget
+from ._config import ClientConfig, check_credentials, http_client, query_budget
 from ._constants import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -82,12 +82,10 @@ class OTAClient(ActionMethods):
 
     ``endpoint`` is a base URL. Cleartext ``http://`` is accepted for loopback hosts
     (127.0.0.0/8, ::1, ``localhost``) and with an injected ``transport=`` (the in-process
-    simulator); to any other host it is refused, since the security token travels with
-    every request, unless ``allow_insecure_http=True``. Signed parameters travel in the
-    query string of GET actions and in an ``application/x-www-form-urlencoded`` body of
-    POST actions (every action but ``ListOTAModuleByProduct``), out of URLs and their logs.
-    A ``user:password@`` in the endpoint is refused (without echoing it): requests are
-    authenticated by their signature, and a password in a URL would end up in reprs and logs.
+    simulator); to any other host it is refused, since the security token travels in the
+    query string, unless ``allow_insecure_http=True``. A ``user:password@`` in the
+    endpoint is refused (without echoing it): requests are authenticated by their
+    signature, and a password in a URL would end up in reprs and logs.
     """
 
     def __init__(
@@ -136,10 +134,7 @@ class OTAClient(ActionMethods):
         self._config = config
         self._base_url = config.base_url
         self._iot_instance_id = config.iot_instance_id
-        self._budgets = {  # characters for parameters, by where a method carries them
-            "GET": query_budget(config.base_url, credentials, config.response_format),
-            "POST": body_budget(credentials, config.response_format),
-        }
+        self._query_budget = query_budget(config.base_url, credentials, config.response_format)
         self._http = http_client(config)
         self._sender = Sender(
             http=self._http,
@@ -249,7 +244,7 @@ class OTAClient(ActionMethods):
         wire = encode_raw(action, params or {})
         if self._iot_instance_id and "IotInstanceId" not in wire:
             wire["IotInstanceId"] = self._iot_instance_id
-        check_size(wire, self._budgets[op.http_method], action=action, method=op.http_method)
+        check_size(wire, self._query_budget, action=action)
         return await self._request(op, wire, lambda answer: answer.body)
 
     async def _invoke(self, op: Operation[_R], arguments: Mapping[str, Any]) -> _R:
@@ -302,10 +297,7 @@ class OTAClient(ActionMethods):
         if values.get("iot_instance_id") is None:
             values["iot_instance_id"] = self._iot_instance_id
         wire = op.encode(values)
-        method = op.http_method
-        check_size(
-            wire, self._budgets[method], action=op.action, names=op.python_names, method=method
-        )
+        check_size(wire, self._query_budget, action=op.action, names=op.python_names)
         return wire
 
     def _decode(self, op: Operation[_R], answer: Answer, arguments: Mapping[str, Any]) -> _R:

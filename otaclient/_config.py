@@ -5,8 +5,8 @@ does): what the constructor accepts, how each is refused, and what it resolves t
 ``ValidationError`` naming the option, anything the client could not use; the config it
 returns holds the resolved values (the base URL, the limiter, the attempt bound and
 httpx's phase limits). ``http_client`` builds the connection pool from it;
-``check_credentials`` checks the keys, and ``query_budget`` (GET) and ``body_budget``
-(POST) what room the endpoint and the credentials leave for parameters.
+``check_credentials`` and ``query_budget`` check the keys and what room the endpoint and
+the credentials leave for parameters.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from ._retry import RetryPolicy
 from ._signing import canonical_query
 from ._transport import DefaultTransport, shared_tls_context
 
-__all__ = ["ClientConfig", "body_budget", "check_credentials", "http_client", "query_budget"]
+__all__ = ["ClientConfig", "check_credentials", "http_client", "query_budget"]
 
 
 @attrs.frozen
@@ -285,10 +285,8 @@ def _is_loopback(host: str) -> bool:
 
 
 _URL_LIMIT = 65_536
-"""The longest URL httpx builds (``httpx._urlparse.MAX_URL_LENGTH``). GET actions carry
-every parameter in the query string; POST actions carry them in a form body, held to the
-same size: what the provider's SDKs, which send RPC parameters in the query, have always
-been held to, and so what any gateway accepts."""
+"""The longest URL httpx builds (``httpx._urlparse.MAX_URL_LENGTH``); ours carry every
+parameter in the query string, as the provider's SDKs do."""
 _SIGNED_RESERVE = 512
 """Room kept for ``Action``, ``SignatureNonce``, ``Timestamp``, ``Signature`` and separators."""
 _MIN_BUDGET = 4096
@@ -311,26 +309,6 @@ def check_credentials(credentials: Credentials) -> None:
 
 
 def query_budget(base_url: str, credentials: Credentials, fmt: str) -> int:
-    """Characters left for a GET's parameters in its URL, after the endpoint and the
-    common parameters; ``ValidationError`` when too few are left to be of use."""
-    budget = _URL_LIMIT - len(base_url) - 2 - _common_size(credentials, fmt) - _SIGNED_RESERVE
-    if budget < _MIN_BUDGET:
-        raise ValidationError(
-            f"the endpoint ({len(base_url):,} characters) and the credentials (security "
-            f"token: {len(credentials.security_token or ''):,}) leave {max(budget, 0):,} of a "
-            f"request's {_URL_LIMIT:,} characters for parameters; at least {_MIN_BUDGET:,} "
-            "are needed"
-        )
-    return budget
-
-
-def body_budget(credentials: Credentials, fmt: str) -> int:
-    """Characters left for a POST's parameters in its form body: the endpoint is not in
-    it, so only the common parameters count against the limit."""
-    return _URL_LIMIT - _common_size(credentials, fmt) - _SIGNED_RESERVE
-
-
-def _common_size(credentials: Credentials, fmt: str) -> int:
     common = {
         "Format": fmt.upper(),
         "Version": API_VERSION,
@@ -339,4 +317,12 @@ def _common_size(credentials: Credentials, fmt: str) -> int:
         "SignatureVersion": "1.0",
         "SecurityToken": credentials.security_token or "",
     }
-    return len(canonical_query(common))
+    budget = _URL_LIMIT - len(base_url) - 2 - len(canonical_query(common)) - _SIGNED_RESERVE
+    if budget < _MIN_BUDGET:
+        raise ValidationError(
+            f"the endpoint ({len(base_url):,} characters) and the credentials (security "
+            f"token: {len(credentials.security_token or ''):,}) leave {max(budget, 0):,} of a "
+            f"request's {_URL_LIMIT:,} characters for parameters; at least {_MIN_BUDGET:,} "
+            "are needed"
+        )
+    return budget

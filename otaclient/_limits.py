@@ -3,8 +3,7 @@
 * Text must be valid Unicode: a lone surrogate has no UTF-8 form (``check_text``).
 * Integers must fit the API's ``Integer`` (32-bit, the default range of an ``Int``
   parameter) or ``Long`` (64-bit, the widest any parameter takes).
-* All parameters together must fit in one request (``check_size``): its URL for a GET,
-  its form body for a POST. Lists without a
+* All parameters together must fit in one request URL (``check_size``). Lists without a
   documented maximum are refused when they do not fit, never split into several calls: one
   write split into several is no longer atomic, and a failure half-way would leave a state
   the caller did not ask for.
@@ -73,10 +72,8 @@ def check_size(
     *,
     action: str,
     names: Mapping[str, str] | None = None,
-    method: str = "GET",
 ) -> None:
-    """Refuse ``wire`` when its parameters, percent-encoded, exceed ``budget`` characters
-    (of the request's URL for a GET, of its form body for a POST: ``method``).
+    """Refuse ``wire`` when its parameters, percent-encoded, exceed ``budget`` characters.
 
     The error names the argument taking the most room: its Python name when ``names``
     (wire name -> Python name) has it, else its wire name (``call``'s parameters).
@@ -97,15 +94,11 @@ def check_size(
     argument = (names or {}).get(biggest) or f"params[{biggest!r}]"
     raise ValidationError(
         f"{argument} is too large to send: it takes {sizes[biggest]:,} characters once "
-        f"percent-encoded, and the whole request {total:,}, where one request "
-        f"{_CARRIERS.get(method, _CARRIERS['GET'])} carries at most {budget:,} here",
+        f"percent-encoded, and the whole request {total:,}, where one request URL carries "
+        f"at most {budget:,} here (65,536 less the endpoint, the signature and the common "
+        "parameters)",
         action=action,
     )
 
-
-_CARRIERS = {
-    "GET": "URL (65,536 characters less the endpoint, the signature and the common parameters)",
-    "POST": "form body (65,536 characters less the signature and the common parameters)",
-}
 
 _WORST_EXPANSION = 12  # a 4-byte UTF-8 character becomes 12 characters of %XX

@@ -292,32 +292,3 @@ async def test_call_sends_ordinary_values_as_documented() -> None:
     assert sent["SrcVersion.1"] == "1.0" and sent["SrcVersion.2"] == "1.1"
     assert sent["Tag.1.Key"] == "k" and sent["Tag.1.Value"] == "v"
     assert sent["Action"] == "QueryOTAJob"
-
-
-# A base URL of 40,000 characters leaves a GET about 24,500 for its parameters; a POST
-# carries them in its body, where the endpoint takes no room.
-LONG_ENDPOINT = "http://127.0.0.1/" + "p" * 40_000
-THIRTY_KB_OF_TASKS = [f"task-{n:06d}" for n in range(1_500)]  # about 34,000 characters
-
-
-async def test_a_post_whose_body_is_large_but_legal_is_sent_whatever_the_endpoint() -> None:
-    server = Recorder()
-    async with make_client(server, endpoint=LONG_ENDPOINT) as client:
-        await client.reupgrade_ota_task(job_id="j", task_ids=THIRTY_KB_OF_TASKS)
-    assert len(server.requests) == 1
-    assert len(server.requests[0].content) > 30_000
-    assert server.last["TaskId.1500"] == THIRTY_KB_OF_TASKS[-1]
-
-
-async def test_a_get_whose_parameters_do_not_fit_beside_the_endpoint_is_refused() -> None:
-    server = Recorder()
-    async with make_client(server, endpoint=LONG_ENDPOINT) as client:
-        with pytest.raises(ValidationError, match="product_key is too large") as caught:
-            await client.list_ota_module_by_product(product_key="k" * 30_000)
-    assert server.requests == []
-    assert "request URL" in str(caught.value)
-
-
-async def test_a_post_larger_than_a_body_carries_is_refused_saying_so() -> None:
-    error = await _refused(lambda c: c.reupgrade_ota_task(job_id="j", task_ids=MANY), "task_ids")
-    assert "form body" in str(error)
