@@ -15,7 +15,7 @@ PY = "3.11"
 @nox.session(python=PY)
 def tests(session: nox.Session) -> None:
     """Run the test suite (asyncio and trio)."""
-    session.install("-e", ".[test,fast,redis]")
+    session.install("-e", ".[test,redis]")
     session.run("pytest", *session.posargs)
     session.run("pytest", "-q", "-p", "no:cacheprovider", "--doctest-modules", "otaclient")
 
@@ -40,7 +40,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PY)
 def bench(session: nox.Session) -> None:
     """The full benchmarks; results in benchmarks/results.json (see benchmarks/RESULTS.md)."""
-    session.install("-e", ".[test,fast,bench]")
+    session.install("-e", ".[test,bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 
@@ -51,7 +51,7 @@ def mutation(session: nox.Session) -> None:
     Starts afresh (mutants/ is rebuilt) and ends with the survivors report that
     tests/MUTATION.md is made from. ``nox -s mutation -- --max-children 1`` on a busy box.
     """
-    session.install("-e", ".[test,fast,redis,mutation]")
+    session.install("-e", ".[test,redis,mutation]")
     shutil.rmtree("mutants", ignore_errors=True)
     args = session.posargs or ["--max-children", "2"]
     # mutmut's progress line redraws itself thousands of times: keep it out of the log.

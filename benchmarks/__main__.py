@@ -32,6 +32,7 @@ BENCHMARKS = (
     "audit_cost",
     "credentials",
     "transports",
+    "cost_over_https",
 )
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -241,7 +241,8 @@ def _trusting(ca: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _page_server() -> Iterator[_PageServer]:
+def page_server() -> Iterator[_PageServer]:
+    """The page server in its own process, over HTTP and HTTPS (``.tls`` trusts it)."""
     with tempfile.TemporaryDirectory() as folder:
         server = _PageServer(Path(folder))
         try:
@@ -387,7 +388,7 @@ def run(smoke: bool) -> Result:
     available = tuple(c for c in CANDIDATES if c.needs is None or importlib.util.find_spec(c.needs))
     skipped = [c.label for c in CANDIDATES if c not in available]
     plan = _plan(available)
-    with _page_server() as server:
+    with page_server() as server:
         runs = _measure(server, plan, in_flight, calls, rounds)
         profiles = [] if smoke else [_profile(server, loop, IN_FLIGHT[-1], calls) for loop in BOTH]
     rows = {key: _summary(cells, calls) for key, cells in runs.items()}

@@ -1,4 +1,5 @@
-"""The logging filter that keeps secrets out of every log record the library and httpx write.
+"""The logging filter that keeps secrets out of every log record the library and its HTTP
+stack (httpx, httpcore, httpcore2, aiohttp) write.
 
 Installed once, when ``otaclient`` is imported, on the loggers that may see a request's URL.
 Each record's message, arguments, traceback and stack are masked with ``_redact``'s rules:
@@ -34,16 +35,24 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+_HTTPCORE_CHILDREN = ("connection", "http11", "http2", "proxy", "socks")
+_AIOHTTP_CHILDREN = ("access", "client", "internal", "server", "web", "websocket")
+
 _LOGGERS = (
     "otaclient",
     "httpx",
+    # A logger's filters do not apply to its children's records: name each child too.
+    # httpcore serves respx and injected httpx transports, httpcore2 the default transport
+    # under trio, aiohttp the default transport on asyncio.
     "httpcore",
-    # A logger's filters do not apply to its children's records: name httpcore's own.
-    "httpcore.connection",
-    "httpcore.http11",
-    "httpcore.http2",
-    "httpcore.proxy",
-    "httpcore.socks",
+    *(f"httpcore.{child}" for child in _HTTPCORE_CHILDREN),
+    "httpcore2",
+    *(f"httpcore2.{child}" for child in _HTTPCORE_CHILDREN),
+    "aiohttp",
+    *(f"aiohttp.{child}" for child in _AIOHTTP_CHILDREN),
+    # aiohttp reports unclosed sessions and connections through the event loop's exception
+    # handler, and asyncio logs unretrieved task exceptions, whose aiohttp texts quote URLs.
+    "asyncio",
 )
 
 

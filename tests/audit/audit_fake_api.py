@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+from support.wire import signed_params
 
 Item = Mapping[str, Any]
 
@@ -39,7 +40,7 @@ class FakeAccount:
         return httpx.MockTransport(self._handle)
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
-        params = dict(request.url.params)
+        params = signed_params(request)
         self.requests.append(params)
         action = params["Action"]
         items: list[Item]

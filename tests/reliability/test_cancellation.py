@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import parse_qsl
 
 import anyio
 import httpx
 import pytest
+from support.wire import signed_params
 
 from otaclient import OTAClient
 
@@ -22,7 +22,7 @@ class SlowPages:
         self.in_flight = 0
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
-        query = dict(parse_qsl(request.url.query.decode()))
+        query = signed_params(request)
         page, size = int(query["CurrentPage"]), int(query["PageSize"])
         self.started += 1
         self.in_flight += 1

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import httpx
 import pytest
+from support.wire import signed_params
 
 from otaclient import APIError, OTAClient, OTAError, ResponseError, RetryPolicy, TransportError
 
@@ -126,7 +127,7 @@ class Server:
         self.signatures: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.signatures.append(request.url.params["Signature"])
+        self.signatures.append(signed_params(request)["Signature"])
         return self.respond(request)
 
 
@@ -229,7 +230,7 @@ async def test_a_mistyped_paging_key_echoing_the_token_hides_it() -> None:
 
 def _signature_echo(spelling: str) -> Callable[[httpx.Request], httpx.Response]:
     def respond(request: httpx.Request) -> httpx.Response:
-        echo = _echo(spelling, request.url.params["Signature"])
+        echo = _echo(spelling, signed_params(request)["Signature"])
         return httpx.Response(
             400,
             json={"RequestId": "r1", "Code": f"Bad.{echo}", "Message": echo, "HostId": echo},
@@ -252,7 +253,7 @@ async def test_the_signature_echoed_back_is_hidden(spelling: str) -> None:
 
 async def test_the_signature_echoed_in_a_mistyped_field_is_hidden() -> None:
     def respond(request: httpx.Request) -> httpx.Response:
-        data = {"JobId": "j1", "UtcCreate": request.url.params["Signature"]}
+        data = {"JobId": "j1", "UtcCreate": signed_params(request)["Signature"]}
         return httpx.Response(200, json={"RequestId": "r1", "Success": True, "Data": data})
 
     server = Server(respond)
@@ -266,7 +267,7 @@ async def test_each_attempts_signature_is_hidden_after_retries() -> None:
     first: list[str] = []
 
     def respond(request: httpx.Request) -> httpx.Response:
-        first.append(request.url.params["Signature"])
+        first.append(signed_params(request)["Signature"])
         return httpx.Response(
             503, json={"RequestId": "r", "Code": "ServiceUnavailable", "Message": " ".join(first)}
         )
@@ -330,7 +331,7 @@ async def test_logs_at_debug_hide_every_echo_of_a_retried_error(
     caplog.set_level(logging.DEBUG)
 
     def respond(request: httpx.Request) -> httpx.Response:
-        signature = request.url.params["Signature"]
+        signature = signed_params(request)["Signature"]
         message = f"{TOKEN} {quote(quote(TOKEN, safe=''), safe='')} {signature}"
         return httpx.Response(
             503, json={"RequestId": TOKEN, "Code": "ServiceUnavailable", "Message": message}
@@ -372,6 +373,9 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        # A POST carries its signed parameters in a form body.
+        length = int(self.headers.get("Content-Length") or 0)
+        query.update(parse_qsl(self.rfile.read(length).decode("ascii"), keep_blank_values=True))
         self.received.append(query)
         token, signature = query.get("SecurityToken", ""), query.get("Signature", "")
         echo = f"{token} {quote(quote(token, safe=''), safe='')} {signature}"

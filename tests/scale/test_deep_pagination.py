@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from support.wire import signed_params
 
 from otaclient import HarvestError, OTAClient
 
@@ -27,7 +27,7 @@ class TaskList:
         self.requests: list[dict[str, str]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        query = dict(parse_qsl(request.url.query.decode()))
+        query = signed_params(request)
         self.requests.append(query)
         page, size = int(query["CurrentPage"]), int(query["PageSize"])
         if page * size > 100_000:

@@ -83,6 +83,30 @@ async def test_form_body_parameters_are_covered_by_the_signature() -> None:
     assert response.json()["PageSize"] == 5
 
 
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+_PAGE = {"CurrentPage": "1", "PageSize": "5"}
+
+
+async def test_every_parameter_and_the_signature_in_a_form_body_is_accepted() -> None:
+    # How otaclient sends POST actions: an empty query, the whole signed request in the body.
+    clock = FakeClock()
+    params = {**common_params("ListOTAFirmware", wall=clock.time()), **_PAGE}
+    body = signed_query(params, "POST", "demo-access-key-secret")
+    async with in_process(make_app(clock)) as http:
+        response = await http.post("/", content=body.encode(), headers=_FORM)
+    assert response.status_code == 200
+    assert response.json()["PageSize"] == 5
+
+
+async def test_a_form_body_signed_as_a_get_is_rejected() -> None:
+    clock = FakeClock()
+    params = {**common_params("ListOTAFirmware", wall=clock.time()), **_PAGE}
+    body = signed_query(params, "GET", "demo-access-key-secret")
+    async with in_process(make_app(clock)) as http:
+        response = await http.post("/", content=body.encode(), headers=_FORM)
+    assert response.json()["Code"] == "SignatureDoesNotMatch"
+
+
 async def test_form_body_parameter_left_out_of_the_signature_is_rejected() -> None:
     clock = FakeClock()
     params = common_params("ListOTAFirmware", wall=clock.time())

@@ -23,6 +23,8 @@ import httpx
 from otaclient import OTAClient, RetryPolicy
 from otaclient.simulator import TASK_STATUSES, Simulator
 
+from .wire import signed_params
+
 Body = dict[str, Any]
 Lie = Callable[[int, int, Body], Body]
 """``lie(page, page_size, honest_body) -> body served``."""
@@ -83,7 +85,7 @@ class PagedList:
         }
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
-        params = request.url.params
+        params = signed_params(request)
         page, size = int(params["CurrentPage"]), int(params["PageSize"])
         self._waiting.append(page)
         try:
@@ -267,7 +269,7 @@ class StatusSwap(httpx.AsyncBaseTransport):
         return TASK_STATUSES[self.job.tasks.status[self._row(task_id)]]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        status = _form_or_query(request).get("TaskStatus")
+        status = signed_params(request).get("TaskStatus")
         self.statuses.append(status)
         if not self.swapped and status == self.when_status:
             self.swapped = True
@@ -280,15 +282,6 @@ class StatusSwap(httpx.AsyncBaseTransport):
             ):
                 self.sim.fleet.set_task_status(self.job, row, code, now)
         return await self.inner.handle_async_request(request)
-
-
-def _form_or_query(request: httpx.Request) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
-    found = dict(parse_qsl(request.url.query.decode()))
-    if request.method == "POST":
-        found.update(parse_qsl(request.content.decode()))
-    return found
 
 
 class AmbiguousAnswer(httpx.AsyncBaseTransport):
@@ -305,7 +298,7 @@ class AmbiguousAnswer(httpx.AsyncBaseTransport):
         self.seen: dict[str, int] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        action = _form_or_query(request).get("Action", "")
+        action = signed_params(request).get("Action", "")
         self.seen[action] = self.seen.get(action, 0) + 1
         response = await self.inner.handle_async_request(request)
         if action == self.action and self.seen[action] == self.nth:
@@ -327,7 +320,7 @@ class RefusedAt(httpx.AsyncBaseTransport):
         self.seen: dict[str, int] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        action = _form_or_query(request).get("Action", "")
+        action = signed_params(request).get("Action", "")
         self.seen[action] = self.seen.get(action, 0) + 1
         if action == self.action and self.seen[action] == self.nth:
             body = {"Code": self.code, "Message": "refused", "RequestId": "R-1", "Success": False}

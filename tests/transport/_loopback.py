@@ -13,6 +13,7 @@ a port where nothing listens (connection refused), a listener whose accept queue
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import struct
@@ -248,3 +249,31 @@ class ManualClock:
 
     def monotonic(self) -> float:
         return self.now
+
+
+def firmware_page(items: int = 10) -> bytes:
+    """A ``ListOTAFirmware`` answer of ``items`` packages, all on page 1 of 1."""
+    firmware = [
+        {
+            "FirmwareId": f"fw-{n:04d}",
+            "FirmwareName": f"firmware {n}",
+            "DestVersion": f"1.{n}.0",
+            "ProductKey": "pk",
+            "FirmwareSize": "1024",
+            "Status": "1",
+            "Type": "0",
+            "UtcCreate": "2026-11-01T10:00:00.000Z",
+            "UtcModified": "2026-11-02T10:00:00.000Z",
+        }
+        for n in range(items)
+    ]
+    body = {
+        "RequestId": "req-loopback",
+        "Success": True,
+        "CurrentPage": 1,
+        "PageSize": items,
+        "PageCount": 1,
+        "Total": items,
+        "FirmwareInfo": {"SimpleFirmwareInfo": firmware},
+    }
+    return json.dumps(body).encode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import re
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from importlib.metadata import requires
@@ -17,10 +18,12 @@ from types import ModuleType
 
 import httpx
 import pytest
+from packaging.requirements import Requirement
 
+from otaclient import OTAClient
 from otaclient._transport import DefaultTransport
 
-from ._loopback import LoopbackServer
+from ._loopback import LoopbackServer, firmware_page, ok
 from .conftest import LIMITS
 
 
@@ -33,6 +36,37 @@ def _runtime_requirements() -> set[str]:
 @pytest.mark.parametrize("name", ["aiohttp", "httpcore2", "httpx", "sniffio", "yarl"])
 def test_the_transport_needs_no_extra(name: str) -> None:
     assert name in _runtime_requirements()
+
+
+def test_orjson_comes_with_a_plain_install_on_cpython() -> None:
+    # The one requirement with a marker: where orjson has no wheel, json takes over.
+    [orjson] = [r for r in map(Requirement, requires("otaclient") or []) if r.name == "orjson"]
+    assert orjson.extras == set()
+    assert orjson.marker is not None
+    assert orjson.marker.evaluate({"platform_python_implementation": "CPython", "extra": ""})
+    assert not orjson.marker.evaluate({"platform_python_implementation": "PyPy", "extra": ""})
+
+
+_WITHOUT_ORJSON = """
+import sys
+sys.modules["orjson"] = None  # what an install without orjson looks like to `import`
+from otaclient import _parse
+from otaclient.operations import OPERATIONS
+body = _parse.load_body(sys.stdin.buffer.read())
+page = OPERATIONS["ListOTAFirmware"].result.decode(body, "r", None)
+print(_parse._json_loads.__module__, [f.firmware_id for f in page.items])
+"""
+
+
+def test_without_orjson_bodies_are_decoded_with_the_standard_library() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_ORJSON],
+        input=firmware_page(2),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.decode().split() == ["json", "['fw-0000',", "'fw-0001']"]
 
 
 class _ImportRecorder(importlib.abc.MetaPathFinder):
@@ -71,4 +105,21 @@ async def test_requests_search_for_no_module(anyio_backend: str, imports: _Impor
         imports.asked.clear()
         for _ in range(20):
             await client.get(server.url)
+    assert imports.asked == []
+
+
+@pytest.mark.anyio
+async def test_calls_of_a_client_search_for_no_module(
+    anyio_backend: str, imports: _ImportRecorder
+) -> None:
+    async with (
+        LoopbackServer(ok(firmware_page(3))) as server,
+        OTAClient(
+            endpoint=server.url, access_key_id="id", access_key_secret="s", qps=None
+        ) as client,
+    ):
+        await client.list_ota_firmware(page_size=3)  # the first call may import what it needs
+        imports.asked.clear()
+        for _ in range(20):
+            await client.list_ota_firmware(page_size=3)
     assert imports.asked == []

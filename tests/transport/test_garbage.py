@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from otaclient import OTAClient
 from otaclient._transport import DefaultTransport
 
-from ._loopback import LoopbackServer, ok
+from ._loopback import LoopbackServer, firmware_page, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -48,4 +49,21 @@ async def test_requests_leave_no_cyclic_garbage(
         gc.collect()
         for _ in range(50):
             await _read_as_the_request_loop_does(client, server.url)
+        assert gc.collect() == 0
+
+
+async def test_calls_of_a_client_leave_no_cyclic_garbage(
+    anyio_backend: str, collector_off: None
+) -> None:
+    async with (
+        LoopbackServer(ok(firmware_page(20))) as server,
+        OTAClient(
+            endpoint=server.url, access_key_id="id", access_key_secret="s", qps=None
+        ) as client,
+    ):
+        for _ in range(5):  # the pool, its connection, the first imports and caches
+            await client.list_ota_firmware(page_size=20)
+        gc.collect()
+        for _ in range(50):
+            await client.list_ota_firmware(page_size=20)
         assert gc.collect() == 0

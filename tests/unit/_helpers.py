@@ -14,9 +14,9 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import httpx
+from support.wire import signed_pairs
 
 from otaclient import OTAClient, RetryPolicy
 
@@ -57,14 +57,9 @@ def reference_signature(method: str, params: Mapping[str, str], secret: str) -> 
 
 
 def query_pairs(request: httpx.Request) -> list[tuple[str, str]]:
-    """The request's query as sent, in order, percent-decoded (``+`` is not a space here)."""
-    raw = request.url.query.decode("ascii")
-    pairs = []
-    for part in raw.split("&") if raw else []:
-        name, sep, value = part.partition("=")
-        assert sep, f"query part without '=': {part!r}"
-        pairs.append((unquote(name, errors="strict"), unquote(value, errors="strict")))
-    return pairs
+    """The request's signed parameters as sent, in order, percent-decoded: its query for a
+    GET, its form body for a POST (``+`` is not a space here)."""
+    return signed_pairs(request)
 
 
 def query_of(request: httpx.Request) -> dict[str, str]:

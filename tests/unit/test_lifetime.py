@@ -15,7 +15,7 @@ import pytest
 
 from otaclient import OTAClient, OTAError, OutcomeUnknownError
 
-from ._helpers import Recorder, empty_page, make_client, ok_body
+from ._helpers import Recorder, empty_page, make_client, ok_body, query_of
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
@@ -30,7 +30,7 @@ def _pages(total: int, size: int = 10) -> Recorder:
             await anyio.sleep(0.1)
         finally:
             recorder.in_flight -= 1
-        page = int(dict(request.url.params)["CurrentPage"])
+        page = int(query_of(request)["CurrentPage"])
         first = (page - 1) * size
         items = [{"FirmwareId": f"f{n}"} for n in range(first, min(first + size, total))]
         return httpx.Response(
