@@ -36,7 +36,9 @@ _RETRY = re.compile(
     re.DOTALL,
 )
 _SHORT_REASONS = (
+    # httpcore's words (under trio) and aiohttp's (the default transport on asyncio).
     ("All connection attempts failed", "connection refused or host unreachable"),
+    ("Cannot connect to host", "connection refused or host unreachable"),
     ("Name or service not known", "unknown host"),
     ("Throttling", "throttled"),
 )
