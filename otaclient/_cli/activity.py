@@ -36,10 +36,11 @@ _RETRY = re.compile(
     re.DOTALL,
 )
 _SHORT_REASONS = (
-    # httpcore's words (under trio) and aiohttp's (the default transport on asyncio).
+    # The first that matches: aiohttp says "Cannot connect to host h:80 ssl:default [Name or
+    # service not known]" for an unknown name too; httpcore (under trio) says "All ...".
+    ("Name or service not known", "unknown host"),
     ("All connection attempts failed", "connection refused or host unreachable"),
     ("Cannot connect to host", "connection refused or host unreachable"),
-    ("Name or service not known", "unknown host"),
     ("Throttling", "throttled"),
 )
 
