@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import IO
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -18,6 +17,7 @@ from ..report import JobDiff, NewlyFailed, Report, ReportDiff, diff_reports, par
 from .destination import check_output
 from .failures import CliFailure, describe
 from .options import Connection
+from .output import make_console, table_width
 
 __all__ = ["diff"]
 
@@ -99,12 +99,8 @@ def _load(path: str, role: str) -> Report:
 
 
 def _write_table(result: ReportDiff, out: IO[str]) -> None:
-    # rich's own width rule (the terminal's, else $COLUMNS, else 80), not make_console's
-    # fixed 200 columns for piped output: the table is meant to fit where it is read.
-    terminal = out.isatty()
-    console = Console(
-        file=out, no_color=not terminal, highlight=False, force_terminal=terminal or None
-    )
+    # The width every command's tables fit: the terminal's; piped, $COLUMNS, else unbounded.
+    console = make_console(out)
     old, new, summary = result["old"], result["new"], result["summary"]
     when = f"{old['source']} ({old['generated_at'] or 'undated'})"
     then = f"{new['source']} ({new['generated_at'] or 'undated'})"
@@ -127,7 +123,11 @@ def _write_table(result: ReportDiff, out: IO[str]) -> None:
     fleet = _deltas(result["task_count_changes"])
     if fleet:
         console.print(f"device tasks: {fleet}")
-    console.print(_jobs_view(result["jobs"], console.width))
+    console.print(_jobs_view(result["jobs"], table_width(console) or _AS_WIDE_AS_NEEDED))
+
+
+_AS_WIDE_AS_NEEDED = 100_000
+"""The room given to the table when the output is unbounded: a column per aspect."""
 
 
 def _jobs_view(jobs: list[JobDiff], width: int) -> Table | Text:

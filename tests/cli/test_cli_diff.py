@@ -259,6 +259,15 @@ def test_the_table_fits_the_width_and_never_splits_an_id(rollout: Rollout, width
     assert "added" in result.stdout and "changed" in result.stdout
 
 
+def test_piped_without_columns_each_job_is_one_line_as_in_every_other_table(
+    rollout: Rollout,
+) -> None:
+    result = run("diff", str(rollout.old), str(rollout.new), env={"COLUMNS": None})
+    assert result.exit_code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if rollout.failing_job in line]
+    assert len(rows) == 1 and rollout.failing_device in rows[0]  # no aspect wrapped away
+
+
 # ------------------------------------------------------------------ a real subprocess
 
 
