@@ -24,6 +24,7 @@ import httpx
 from .._constants import USER_AGENT
 from .._errors import CredentialsError
 from .._signing import percent_encode
+from .._transport import shared_tls_context
 from ._model import Credentials
 
 __all__ = [
@@ -41,20 +42,15 @@ _MAX_BODY = 64 * 1024
 """Credentials answers are a few hundred bytes; anything far larger is not one."""
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    return httpx.create_ssl_context()
-
-
 async def _verify_for(url: str) -> ssl.SSLContext | bool:
     if not url.startswith("https://"):
         # No TLS, and no redirect is followed: skip building a verified context (httpx
         # would build one per client otherwise).
         return False
-    if _tls_context.cache_info().currsize == 0:
+    if shared_tls_context.cache_info().currsize == 0:
         # Loading the CA bundle takes tens of milliseconds: not on the event loop thread.
-        return await anyio.to_thread.run_sync(_tls_context)
-    return _tls_context()
+        return await anyio.to_thread.run_sync(shared_tls_context)
+    return shared_tls_context()  # the clients' own: one CA bundle loaded per process
 
 
 @attrs.frozen

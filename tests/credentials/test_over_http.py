@@ -97,10 +97,10 @@ async def test_the_tls_context_is_built_off_the_event_loop_thread(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(httpx, "create_ssl_context", recording)
-    _http._tls_context.cache_clear()
+    _http.shared_tls_context.cache_clear()
     provider = CredentialsURIProvider("https://127.0.0.1:9/credentials")  # nothing listens
     with pytest.raises(CredentialsError):
         await provider.get_credentials()
-    _http._tls_context.cache_clear()  # do not leave the recording context cached
+    _http.shared_tls_context.cache_clear()  # do not leave the recording context cached
     assert len(built) == 1
     assert built[0] != threading.current_thread().name
