@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from support.slow_server import RawServer, chunked
 
 from otaclient import (
     OTAClient,
@@ -29,8 +30,6 @@ from otaclient import (
     ValidationError,
     _parse,
 )
-
-from ._slow_server import RawServer, chunked
 
 pytestmark = pytest.mark.anyio
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from support.slow_server import SlowServer
 
 from otaclient import OTAClient, OutcomeUnknownError, RetryPolicy, TransportError
-
-from ._slow_server import SlowServer
 
 pytestmark = pytest.mark.anyio
 

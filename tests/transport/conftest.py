@@ -1,7 +1,7 @@
 """Fixtures of the transport tests: a test CA, and transports to test.
 
 Every test here runs under asyncio and under trio (the suite's ``anyio_backend``), against
-``_loopback.LoopbackServer`` on 127.0.0.1 in the test's own loop. Certificates come from a
+``support.loopback.LoopbackServer`` on 127.0.0.1 in the test's own loop. Certificates come from a
 ``trustme`` CA made once per session: ``server_tls`` serves with a certificate for 127.0.0.1
 and ``client_tls`` is the one context that trusts it.
 """

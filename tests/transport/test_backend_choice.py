@@ -7,11 +7,11 @@ import ssl
 import anyio
 import httpx
 import pytest
+from support.loopback import LoopbackServer
 
 from otaclient import OTAError
 from otaclient._transport import DefaultTransport, _AiohttpTransport, _Httpcore2Transport
 
-from ._loopback import LoopbackServer
 from .conftest import LIMITS
 
 pytestmark = pytest.mark.anyio

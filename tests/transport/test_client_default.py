@@ -12,11 +12,10 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from support.loopback import LoopbackServer, firmware_page, ok
 
 from otaclient import OTAClient
 from otaclient._transport import DefaultTransport
-
-from ._loopback import LoopbackServer, firmware_page, ok
 
 pytestmark = pytest.mark.anyio
 

@@ -19,11 +19,11 @@ from types import ModuleType
 import httpx
 import pytest
 from packaging.requirements import Requirement
+from support.loopback import LoopbackServer, firmware_page, ok
 
 from otaclient import OTAClient
 from otaclient._transport import DefaultTransport
 
-from ._loopback import LoopbackServer, firmware_page, ok
 from .conftest import LIMITS
 
 

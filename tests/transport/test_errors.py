@@ -13,10 +13,7 @@ import traceback
 
 import httpx
 import pytest
-
-from otaclient._transport import DefaultTransport
-
-from ._loopback import (
+from support.loopback import (
     Answer,
     LoopbackServer,
     full_backlog,
@@ -28,6 +25,8 @@ from ._loopback import (
     stall,
     stall_mid_body,
 )
+
+from otaclient._transport import DefaultTransport
 
 pytestmark = pytest.mark.anyio
 

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from support.loopback import LoopbackServer, firmware_page, ok
 
 from otaclient import OTAClient
 from otaclient._transport import DefaultTransport
-
-from ._loopback import LoopbackServer, firmware_page, ok
 
 pytestmark = pytest.mark.anyio
 

@@ -14,11 +14,10 @@ import anyio.lowlevel
 import httpcore2._async.http11
 import httpx
 import pytest
+from support.loopback import LoopbackServer, ManualClock, ok, ok_then_close, stall_mid_body
 
 from otaclient._constants import KEEPALIVE_EXPIRY
 from otaclient._transport import DefaultTransport
-
-from ._loopback import LoopbackServer, ManualClock, ok, ok_then_close, stall_mid_body
 
 pytestmark = pytest.mark.anyio
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
+from support.loopback import refused_port
 
 from otaclient._transport import DefaultTransport
 
-from ._loopback import refused_port
 from .conftest import LIMITS
 
 pytestmark = pytest.mark.anyio

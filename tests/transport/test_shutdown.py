@@ -18,10 +18,10 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from support.loopback import LoopbackServer
 
 from otaclient._transport import DefaultTransport
 
-from ._loopback import LoopbackServer
 from .conftest import LIMITS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("error::ResourceWarning")]

@@ -6,10 +6,10 @@ import aiohttp
 import anyio
 import httpx
 import pytest
+from support.loopback import LoopbackServer, stall
 
 from otaclient._transport import _AiohttpTransport, shared_tls_context
 
-from ._loopback import LoopbackServer, stall
 from .conftest import LIMITS
 
 pytestmark = pytest.mark.anyio

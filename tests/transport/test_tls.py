@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support.loopback import LoopbackServer
 
 from otaclient._transport import DefaultTransport, shared_tls_context
 
-from ._loopback import LoopbackServer
 from .conftest import LIMITS
 
 pytestmark = pytest.mark.anyio

@@ -6,10 +6,9 @@ import gzip
 
 import httpx
 import pytest
+from support.loopback import LoopbackServer, head, ok, raw
 
 from otaclient._transport import DefaultTransport
-
-from ._loopback import LoopbackServer, head, ok, raw
 
 pytestmark = pytest.mark.anyio
 
