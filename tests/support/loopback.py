@@ -20,6 +20,7 @@ import struct
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import TracebackType
+from typing import Self
 
 import anyio
 import anyio.abc
@@ -115,40 +116,23 @@ async def _until_client_closes(stream: anyio.abc.ByteStream) -> None:
         await stream.receive()  # EndOfStream (or a broken stream) once the client closes
 
 
-class LoopbackServer:
-    """``async with LoopbackServer(ok(b"..."), tls=context) as server:`` then ``server.url``."""
+class ServedOnLoopback:
+    """What every loopback test server shares: a listener on 127.0.0.1 (TLS when ``tls`` is
+    set), serving ``_handle`` for each connection in a task group of its own while the
+    ``async with`` block runs; leaving the block stops it and closes the listener."""
 
-    def __init__(self, answer: Answer | None = None, *, tls: ssl.SSLContext | None = None) -> None:
-        self.answer = answer or ok()
-        self.tls = tls
-        self.connections = 0
-        """TCP connections accepted (after the TLS handshake, over TLS)."""
-        self.open = 0
-        """Connections open now."""
-        self.heads: list[bytes] = []
-        """Every request head received, in order, without the final blank line."""
-        self.bodies: list[bytes] = []
+    tls: ssl.SSLContext | None = None
+
+    def __init__(self) -> None:
         self._group: anyio.abc.TaskGroup | None = None
         self._listener: anyio.abc.Listener[anyio.abc.ByteStream] | None = None
         self._port = 0
-        self._closed_one: anyio.Event | None = None
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._port}"
 
-    @property
-    def requests(self) -> int:
-        return len(self.heads)
-
-    async def wait_open(self, count: int = 0) -> None:
-        """Return once the client has closed all but ``count`` of the connections."""
-        with anyio.fail_after(10):
-            while self.open > count:
-                self._closed_one = anyio.Event()
-                await self._closed_one.wait()
-
-    async def __aenter__(self) -> LoopbackServer:
+    async def __aenter__(self) -> Self:
         tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
         self._port = tcp.extra(anyio.abc.SocketAttribute.local_port)
         listener: anyio.abc.Listener[anyio.abc.ByteStream] = tcp
@@ -170,6 +154,37 @@ class LoopbackServer:
         self._group.cancel_scope.cancel()
         await self._group.__aexit__(None, None, None)
         await self._listener.aclose()
+
+    async def _handle(self, stream: anyio.abc.ByteStream) -> None:
+        raise NotImplementedError
+
+
+class LoopbackServer(ServedOnLoopback):
+    """``async with LoopbackServer(ok(b"..."), tls=context) as server:`` then ``server.url``."""
+
+    def __init__(self, answer: Answer | None = None, *, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__()
+        self.answer = answer or ok()
+        self.tls = tls
+        self.connections = 0
+        """TCP connections accepted (after the TLS handshake, over TLS)."""
+        self.open = 0
+        """Connections open now."""
+        self.heads: list[bytes] = []
+        """Every request head received, in order, without the final blank line."""
+        self.bodies: list[bytes] = []
+        self._closed_one: anyio.Event | None = None
+
+    @property
+    def requests(self) -> int:
+        return len(self.heads)
+
+    async def wait_open(self, count: int = 0) -> None:
+        """Return once the client has closed all but ``count`` of the connections."""
+        with anyio.fail_after(10):
+            while self.open > count:
+                self._closed_one = anyio.Event()
+                await self._closed_one.wait()
 
     async def _handle(self, stream: anyio.abc.ByteStream) -> None:
         self.connections += 1

@@ -11,10 +11,10 @@ an attempt: each byte arrives well inside any per-read timeout.
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import anyio
 import anyio.abc
+
+from .loopback import ServedOnLoopback
 
 _HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -22,10 +22,11 @@ _HEAD = (
 )
 
 
-class SlowServer:
+class SlowServer(ServedOnLoopback):
     """``async with SlowServer("body", 0.02) as server:`` then ``server.url``."""
 
     def __init__(self, mode: str, interval: float) -> None:
+        super().__init__()
         assert mode in ("body", "headers")
         self.mode = mode
         self.interval = interval
@@ -33,32 +34,8 @@ class SlowServer:
         """Complete requests received (one per attempt)."""
         self.open = 0
         """Connections open now."""
-        self._group: anyio.abc.TaskGroup | None = None
-        self._port = 0
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
-
-    async def __aenter__(self) -> SlowServer:
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        self._port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
-        self._group.start_soon(listener.serve, self._handle)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._group is not None
-        self._group.cancel_scope.cancel()
-        await self._group.__aexit__(None, None, None)
-
-    async def _handle(self, stream: anyio.abc.SocketStream) -> None:
+    async def _handle(self, stream: anyio.abc.ByteStream) -> None:
         self.open += 1
         try:
             async with stream:
@@ -83,7 +60,7 @@ class SlowServer:
             self.open -= 1
 
 
-class RawServer:
+class RawServer(ServedOnLoopback):
     """Answers every request with ``payload``, written as given (status line to body end).
 
     ``async with RawServer(payload) as server:`` then ``server.url``; ``server.requests``
@@ -91,34 +68,11 @@ class RawServer:
     """
 
     def __init__(self, payload: bytes) -> None:
+        super().__init__()
         self.payload = payload
         self.requests = 0
-        self._group: anyio.abc.TaskGroup | None = None
-        self._port = 0
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
-
-    async def __aenter__(self) -> RawServer:
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        self._port = listener.extra(anyio.abc.SocketAttribute.local_port)
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
-        self._group.start_soon(listener.serve, self._handle)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._group is not None
-        self._group.cancel_scope.cancel()
-        await self._group.__aexit__(None, None, None)
-
-    async def _handle(self, stream: anyio.abc.SocketStream) -> None:
+    async def _handle(self, stream: anyio.abc.ByteStream) -> None:
         try:
             async with stream:
                 received = b""
