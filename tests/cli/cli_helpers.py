@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,3 +63,21 @@ def on_virtual_time(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
         return real_run(func, *args, backend=name, backend_options=options)
 
     monkeypatch.setattr(anyio, "run", virtual_run)
+
+
+def simulate_until_sigterm(*options: str, env: Mapping[str, str]) -> tuple[int, str]:
+    """Start ``otaclient [OPTIONS...]`` (a simulate command) in a real process, send SIGTERM
+    once it says it listens, and return its exit status and stderr."""
+    command = [sys.executable, "-m", "otaclient.cli", *options]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env)
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith("otaclient simulator listening on")
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    return process.returncode, stderr

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import click
 import pytest
-from cli_helpers import NO_ENV, run
+from cli_helpers import NO_ENV, run, simulate_until_sigterm
 from click.testing import CliRunner
 
 from otaclient._cli.failures import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, GuardedGroup
@@ -185,19 +185,8 @@ def test_a_pipe_into_head_ends_quietly() -> None:
 
 
 def test_simulate_stops_on_sigterm_with_one_line_and_status_0() -> None:
-    command = [*CLI, "simulate", "--port", "0", "--qps", "0"]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
-    ) as process:
-        try:
-            assert process.stdout is not None
-            assert process.stdout.readline().startswith("otaclient simulator listening on")
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert process.returncode == 0
+    status, stderr = simulate_until_sigterm("simulate", "--port", "0", "--qps", "0", env=_env())
+    assert status == 0
     assert stderr.strip() == "simulator stopped (SIGTERM)"
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import subprocess
 import sys
 
-from cli_helpers import NO_ENV, Served
+from cli_helpers import NO_ENV, Served, simulate_until_sigterm
 
 from otaclient.simulator import Simulator
 from otaclient.simulator.model import Job
@@ -77,19 +76,10 @@ def test_reupgrade_through_the_console_script_queues_the_failed_tasks(
 
 
 def test_demo_before_simulate_says_what_it_serves_and_sigterm_stops_it() -> None:
-    command = [*CLI, "--demo", "simulate", "--port", "0", "--qps", "0"]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
-    ) as process:
-        try:
-            assert process.stdout is not None
-            assert process.stdout.readline().startswith("otaclient simulator listening on")
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert process.returncode == 0
+    status, stderr = simulate_until_sigterm(
+        "--demo", "simulate", "--port", "0", "--qps", "0", env=_env()
+    )
+    assert status == 0
     assert stderr.splitlines() == [
         "--demo: serving the built-in sample fleet (what simulate always does)",
         "simulator stopped (SIGTERM)",
