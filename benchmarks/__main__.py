@@ -25,6 +25,7 @@ BENCHMARKS = (
     "harvest_at_cap",
     "cost_per_call",
     "decode",
+    "xml_parsers",
     "memory",
     "limiter",
     "many_accounts",
