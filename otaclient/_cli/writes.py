@@ -13,6 +13,7 @@ with. Reads a plan needs (the tasks to re-upgrade) are made in dry runs too.
 from __future__ import annotations
 
 import json
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -141,7 +142,7 @@ def carry_out(
                 _confirm(chosen, conn, session)
             accepted, refused = await _send(chosen, session, keep_going=keep_going)
             if accepted:
-                done(accepted)
+                _report_done(done, accepted)
             return refused
 
     refused = run_async(main)
@@ -149,6 +150,23 @@ def carry_out(
         raise CliFailure(
             f"{len(refused)} call{'s' if len(refused) > 1 else ''} refused; the first: {refused[0]}"
         )
+
+
+def _report_done(done: Done, accepted: Sequence[tuple[Call, Any]]) -> None:
+    # The service has acted by now: a full disk or a closed terminal must not read as a
+    # failure of the calls (they would be made again), only of what was to be printed.
+    try:
+        done(accepted)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        count = len(accepted)
+        first = accepted[0][0].action + (", ..." if count > 1 else "")
+        raise CliFailure(
+            f"{count} call{'s' if count > 1 else ''} made ({first}), but writing the output "
+            f"to stdout failed: {exc.strerror or exc}; do not run the command again"
+        ) from None
 
 
 def _check(plan: Plan, conn: Connection) -> list[dict[str, str]]:

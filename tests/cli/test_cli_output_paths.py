@@ -8,6 +8,7 @@ once the whole output is written, so a failed command leaves the previous one in
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -20,6 +21,7 @@ import pytest
 from cli_helpers import NO_ENV, Served, assert_one_line_failure, run
 
 from otaclient._cli import destination, listing
+from otaclient.cli import cli
 
 COMMANDS = [["audit", "--qps", "0"], ["firmware", "list"], ["tasks", "list", "--job-id", "J"]]
 
@@ -180,3 +182,44 @@ def test_a_new_file_gets_the_usual_permissions_and_no_leftovers(
     assert len(json.loads(target.read_text())) == len(served.sim.fleet.firmware)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert sorted(path.name for path in tmp_path.iterdir()) == ["packages.json"]
+
+
+class _FullDisk(io.RawIOBase):
+    """A stdout that accepts nothing: every write fails as on a full disk."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "csv"])
+def test_a_write_command_whose_output_fails_after_the_call_says_the_call_was_made(
+    fresh: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    output_format: str,
+) -> None:
+    # The probe passes (as for a stream that only fails once it is flushed): the batch is
+    # created, and the one line must say so rather than call it an unexpected error.
+    monkeypatch.setattr(destination, "_probe_stdout", lambda: None)
+    for key, value in fresh.env.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    job = next(iter(fresh.sim.fleet.jobs_by_id.values()))
+    jobs_before = len(fresh.sim.fleet.jobs_by_id)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(_FullDisk())))
+    args = ["jobs", "create-static", "--firmware-id", job.firmware_id, "--yes"]
+    args += ["--product-key", job.product_key, "--target-selection", "all"]
+    args += ["--format", output_format]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args, prog_name="otaclient")
+    assert exited.value.code == 1
+    assert len(fresh.sim.fleet.jobs_by_id) == jobs_before + 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "1 call made (CreateOTAStaticUpgradeJob)" in line
+    assert "writing the output to stdout failed: No space left on device" in line
+    assert "do not run the command again" in line
