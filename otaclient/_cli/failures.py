@@ -168,9 +168,6 @@ class GuardedGroup(click.Group):
         """Run the subcommand; map interrupts, a closed stdout and unexpected errors."""
         try:
             result = super().invoke(ctx)
-            # Output small enough to sit in the buffer meets a closed pipe only here.
-            sys.stdout.flush()
-            return result
         except (click.ClickException, click.exceptions.Exit):
             raise
         except click.Abort as exc:
@@ -193,14 +190,32 @@ class GuardedGroup(click.Group):
             if debug_enabled():
                 raise
             raise _unexpected(exc) from None
+        _flush_stdout()
+        return result
 
 
-def _silence_standard_streams() -> None:
+def _flush_stdout() -> None:
+    # Output small enough to sit in the buffer meets a closed pipe or a full disk only
+    # here, once the command's work is done: say that it was done.
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_standard_streams()
+        raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+    except OSError as exc:
+        _silence_standard_streams(sys.stdout)
+        raise CliFailure(
+            "the command finished, but writing its output to stdout failed: "
+            f"{exc.strerror or exc}"
+        ) from None
+
+
+def _silence_standard_streams(*streams: IO[str]) -> None:
     # Whatever is still buffered would fail again at interpreter exit, with an "Exception
     # ignored" message: point the descriptors at /dev/null so the exit stays quiet.
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        for stream in (sys.stdout, sys.stderr):
+        for stream in streams or (sys.stdout, sys.stderr):
             # ValueError, OSError: not a real file (click's CliRunner, a test harness).
             with contextlib.suppress(OSError, ValueError):
                 os.dup2(devnull, stream.fileno())

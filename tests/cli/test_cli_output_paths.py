@@ -17,10 +17,12 @@ import sys
 from pathlib import Path
 from typing import IO
 
+import click
 import pytest
 from cli_helpers import NO_ENV, Served, assert_one_line_failure, run
 
 from otaclient._cli import destination, listing
+from otaclient._cli.failures import GuardedGroup
 from otaclient.cli import cli
 
 COMMANDS = [["audit", "--qps", "0"], ["firmware", "list"], ["tasks", "list", "--job-id", "J"]]
@@ -223,3 +225,23 @@ def test_a_write_command_whose_output_fails_after_the_call_says_the_call_was_mad
     assert "1 call made (CreateOTAStaticUpgradeJob)" in line
     assert "writing the output to stdout failed: No space left on device" in line
     assert "do not run the command again" in line
+
+
+def test_output_left_in_the_buffer_that_fails_at_the_end_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @click.group(cls=GuardedGroup)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def speak() -> None:
+        sys.stdout.write("buffered, not flushed\n")
+
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BufferedWriter(_FullDisk())))
+    with pytest.raises(SystemExit) as exited:
+        group.main(["speak"], prog_name="otaclient")
+    assert exited.value.code == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "the command finished, but writing its output to stdout failed" in line
+    assert "No space left on device" in line
