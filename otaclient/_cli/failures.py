@@ -205,8 +205,7 @@ def _flush_stdout() -> None:
     except OSError as exc:
         _silence_standard_streams(sys.stdout)
         raise CliFailure(
-            "the command finished, but writing its output to stdout failed: "
-            f"{exc.strerror or exc}"
+            f"the command finished, but writing its output to stdout failed: {exc.strerror or exc}"
         ) from None
 
 
