@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from .destination import check_output
 from .failures import CliFailure
 from .options import ENV_ENDPOINT, Connection
 
@@ -94,6 +95,9 @@ def simulate(
         run,
     )
 
+    # The address and keys go to stdout once listening: a stdout that takes nothing must
+    # not be reported as a socket that could not listen.
+    check_output(None)
     before = click.get_current_context().find_object(Connection)
     if demo or (before is not None and before.demo):
         # `otaclient --demo simulate` asks for what simulate does anyway: say so, then serve.

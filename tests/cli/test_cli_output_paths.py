@@ -245,3 +245,18 @@ def test_output_left_in_the_buffer_that_fails_at_the_end_is_one_line(
     line = _one_error_line(capsys.readouterr().err)
     assert "the command finished, but writing its output to stdout failed" in line
     assert "No space left on device" in line
+
+
+def test_simulate_with_stdout_to_dev_full_is_refused_before_it_listens() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "otaclient.cli", "simulate", "--port", "0"],
+            stdout=full.fileno(),
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    line = _one_error_line(done.stderr)
+    assert "stdout" in line and "No space left on device" in line
+    assert "listen" not in line
