@@ -213,6 +213,10 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
         {normalise_key(f.name) for f in attrs.fields(item_type)} if attrs.has(item_type) else set()
     )
 
+    # Keys seen wrapping a list of items (``OtaTagDTO``): no item has them, so a one-key
+    # dict holding a list under one of them is that list, found without folding its key.
+    wrappers: set[str] = set()
+
     def unwrap(value: Any, depth: int = 0) -> list[Any]:
         if value is None or value == "":
             return []
@@ -222,7 +226,10 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
             if item_keys and any(normalise_key(k) in item_keys for k in value):
                 return [value]  # one XML item, or one JSON object where a list belongs
             if len(value) == 1 and depth < 2:
-                return unwrap(next(iter(value.values())), depth + 1)
+                ((key, inner),) = value.items()
+                if isinstance(inner, list) and isinstance(key, str) and len(wrappers) < _MAX_SHAPES:
+                    wrappers.add(key)
+                return unwrap(inner, depth + 1)
             if not value:
                 return []
         elif not item_keys and isinstance(value, str | int):
@@ -232,7 +239,14 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
     builds = item_hook.builds if isinstance(item_hook, _ModelStructurer) else None
 
     def structure_list(value: Any, _: Any) -> list[Any]:
-        items = unwrap(value)
+        if value.__class__ is list:
+            items = value
+        elif value.__class__ is dict and len(value) == 1:
+            ((key, items),) = value.items()
+            if items.__class__ is not list or key not in wrappers:
+                items = unwrap(value)
+        else:
+            items = unwrap(value)
         if builds:
             # The common case: every item a dict of a key shape already generated for.
             try:
@@ -327,6 +341,7 @@ class _ModelStructurer:
             for f in self.fields
         )
         self.sets_slots = _slots_settable(cls)
+        self.twin = _mutable_twin(cls) if self.sets_slots else None
 
     def __call__(self, value: Any, _: Any = None) -> Any:
         if type(value) is not dict:
@@ -426,7 +441,15 @@ class _ModelStructurer:
                     for line in _convert_lines(f"a{index}", out, hook, field_type, number, env)
                 ]
         params = ", ".join(f"a{index}" for index in range(len(keys)))
-        if self.sets_slots:
+        if self.twin is not None:
+            env["_twin"] = self.twin
+            body = ["    o = _new(_twin)"]
+            body += [
+                f"    o.{field.name} = {out}"
+                for field, out in zip(self.fields, outputs, strict=True)
+            ]
+            body += ["    o.__class__ = _cls", "    return o"]
+        elif self.sets_slots:
             for number, field in enumerate(self.fields):
                 env[f"_set{number}"] = getattr(self.cls, field.name).__set__
             body = ["    o = _new(_cls)"]
@@ -517,6 +540,31 @@ def _slots_settable(cls: type[Any]) -> bool:
         and f.converter is None
         for f in fields
     )
+
+
+def _mutable_twin(cls: type[Any]) -> type[Any] | None:
+    """A class of ``cls``'s exact layout without its frozen ``__setattr__``, or ``None``.
+
+    An instance of the twin is filled by plain attribute stores (the interpreter's fastest
+    way to set a slot: setting through ``object.__setattr__`` or a slot descriptor costs a
+    call each, about 100 ns a field) and then becomes a ``cls`` by ``__class__``
+    assignment, which CPython allows only between classes of the same layout. Whether it
+    allows it is tried once, here: a ``__weakref__`` slot of the class's own, for one,
+    sits where CPython's layout check does not expect it (models keep theirs in a base).
+    """
+    if len(cls.__bases__) != 1:
+        return None
+    twin = type(
+        f"_Mutable{cls.__name__}",
+        cls.__bases__,
+        {"__slots__": cls.__dict__.get("__slots__", ()), "__setattr__": object.__setattr__},
+    )
+    probe: Any = object.__new__(twin)
+    try:
+        probe.__class__ = cls
+    except TypeError:
+        return None
+    return twin
 
 
 def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> _ModelStructurer:

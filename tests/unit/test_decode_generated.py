@@ -9,6 +9,7 @@ as attrs builds, and the fallbacks for models that need their ``__init__``.
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,13 @@ import attrs
 import pytest
 
 from otaclient import _models, _parse
-from otaclient._convert import _MAX_GENERATED_KEYS, _MAX_SHAPES, _slots_settable, make_converter
+from otaclient._convert import (
+    _MAX_GENERATED_KEYS,
+    _MAX_SHAPES,
+    _mutable_twin,
+    _slots_settable,
+    make_converter,
+)
 from otaclient._models import Firmware, OTAJob, OTATag
 from otaclient._operations import OPERATIONS
 from otaclient._parse import DecodeProblem, load_body
@@ -99,6 +106,38 @@ def test_an_instance_built_by_slots_is_the_one_attrs_builds(cls: type[Any]) -> N
         built.__setattr__(attrs.fields(cls)[0].name, "changed")
 
 
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+def test_every_model_is_built_through_a_mutable_twin(cls: type[Any]) -> None:
+    # Plain attribute stores on a twin of the same layout, then __class__ assignment: a
+    # model that loses it (a __weakref__ slot of its own, a second base) must do so knowingly.
+    assert _structurer(make_converter(), cls).twin is not None
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+def test_an_instance_built_through_the_twin_is_frozen_and_weakly_referable(
+    cls: type[Any],
+) -> None:
+    built = make_converter().structure({attrs.fields(cls)[0].name: None}, cls)
+    assert type(built) is cls
+    assert weakref.ref(built)() is built
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setattr(built, attrs.fields(cls)[0].name, "changed")
+
+
+@attrs.frozen
+class _OwnWeakref:
+    name: str | None = None
+    size: int | None = None
+
+
+def test_a_model_whose_layout_refuses_class_assignment_is_built_by_its_slots() -> None:
+    # attrs puts __weakref__ after the fields, where CPython's layout check does not look.
+    assert _mutable_twin(_OwnWeakref) is None
+    built = make_converter().structure([{"Name": "n", "Size": "3"}] * 2, list[_OwnWeakref])
+    assert built == [_OwnWeakref("n", 3)] * 2
+    assert type(built[0]) is _OwnWeakref
+
+
 def test_absent_list_fields_get_a_list_of_their_own() -> None:
     first, second = make_converter().structure([{"JobId": "a"}, {"JobId": "b"}], list[OTAJob])
     assert first.tags == second.tags == []
@@ -162,6 +201,21 @@ def test_a_list_hook_still_takes_a_single_object_for_a_list_of_one() -> None:
     conv = make_converter()
     conv.structure([{"Key": "k"}], list[OTATag])  # warm
     assert conv.structure({"Key": "k", "Value": "v"}, list[OTATag]) == [OTATag("k", "v")]
+
+
+def test_a_wrapper_key_seen_before_still_unwraps_a_single_item_under_it() -> None:
+    conv = make_converter()
+    conv.structure({"OtaTagDTO": [{"Key": "a"}]}, list[OTATag])  # OtaTagDTO: a wrapper now
+    assert conv.structure({"OtaTagDTO": {"Key": "k"}}, list[OTATag]) == [OTATag("k")]
+    assert conv.structure({"OtaTagDTO": [{"Key": "k"}]}, list[OTATag]) == [OTATag("k")]
+
+
+def test_a_one_key_item_holding_a_list_is_an_item_not_a_wrapper() -> None:
+    # {"Tags": [...]} as a list of jobs is one job with tags, not a list of two "jobs".
+    conv = make_converter()
+    conv.structure({"SimpleOTAJobInfo": [{"JobId": "j"}]}, list[OTAJob])
+    tags = [{"Key": "k"}, {"Key": "l"}]
+    assert conv.structure({"Tags": tags}, list[OTAJob]) == [OTAJob(tags=[OTATag("k"), OTATag("l")])]
 
 
 def test_the_standard_library_json_fallback_decodes_the_same_page(
