@@ -13,13 +13,15 @@ models, whichever dialect or format they came in:
   raw strings.
 
 Speed (issue 14): a model is structured by a function generated for its key shape (the
-keys of a dict, in order; every item of a page has one of a few). The function takes the
-dict's values positionally, skips the hook for a value that already has the right type
-(a str for a str, an int for an int, a known enum value), reads the common time format
-with one C call, and sets the instance's slots directly: no kwargs dict, no attrs
-``__init__``. The same plan is also interpreted (``_ModelStructurer.interpret``): for
-shapes past the cache's bound and to say which field failed. benchmarks/decode.py measures
-it; the property tests hold it to a plain reference decoder.
+keys of a dict, in order; every item of a page has one of a few), found by the dict's
+length alone when one shape has that length. The function reads the dict's keys by name,
+skips the hook for a value that already has the right type (a str for a str, an int for
+an int, a known enum value), reads the common time format with one C call, and fills a
+mutable twin of the model's layout that then becomes the model: no kwargs dict, no attrs
+``__init__``, no call per field. The same plan is also interpreted
+(``_ModelStructurer.interpret``): for shapes past the cache's bound and to say which field
+failed. benchmarks/decode.py measures it; the property tests hold it to a plain reference
+decoder.
 
 Anything that does not fit raises ``DecodeProblem`` naming the path that failed; the client
 turns it into a ``ResponseError`` naming the action and request id.
@@ -236,7 +238,7 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
             return [value]
         raise DecodeProblem(f"expected a list, got {type(value).__name__}")
 
-    builds = item_hook.builds if isinstance(item_hook, _ModelStructurer) else None
+    by_length = item_hook.by_length if isinstance(item_hook, _ModelStructurer) else None
 
     def structure_list(value: Any, _: Any) -> list[Any]:
         if value.__class__ is list:
@@ -247,10 +249,10 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
                 items = unwrap(value)
         else:
             items = unwrap(value)
-        if builds:
+        if by_length:
             # The common case: every item a dict of a key shape already generated for.
             try:
-                return [builds[tuple(item)](*item.values()) for item in items]
+                return [by_length[len(item)](item) for item in items]
             except (KeyError, TypeError, AttributeError, *_GENERATED_FAILURES):
                 pass  # a new shape, an item that is not an object, or a value that does not fit
         out = []
@@ -278,8 +280,8 @@ _MAX_GENERATED_KEYS = 64  # a shape with more keys than this is interpreted, nev
 _Step = tuple[str, str, Callable[[Any, Any], Any] | None, Any]
 # A field by its folded name: (field name, hook, field type).
 _Field = tuple[str, Callable[[Any, Any], Any] | None, Any]
-# A model built from a dict's values, in the order of the key shape it was made for.
-_Build = Callable[..., Any]
+# A model built from a dict of the key shape it was made for.
+_Build = Callable[[dict[Any, Any]], Any]
 # What a generated function raises to hand an item to ``interpret``: a value that does not
 # fit, or a time its inlined fast path could not read (``interpret`` reads it carefully).
 _GENERATED_FAILURES = (DecodeProblem, ValueError)
@@ -312,10 +314,10 @@ class _ModelStructurer:
     """Structures dicts into one attrs model, by a function generated per key shape.
 
     A key shape is ``tuple(value)``: the keys a dict has, in order. Its plan (which key
-    fills which field, through which hook) is compiled into a function that takes the
-    dict's values positionally, converts each with a fast path for values that already
+    fills which field, through which hook) is compiled into a function that reads the
+    dict's keys by name, converts each value with a fast path for values that already
     have the right type, and sets the slots of a new instance directly: no kwargs dict,
-    no per-field lookups. The plan is also interpreted (``interpret``): for shapes past
+    no per-field calls. The plan is also interpreted (``interpret``): for shapes past
     the cache's bound, and to name the path when a value does not fit.
     """
 
@@ -332,6 +334,16 @@ class _ModelStructurer:
         self.fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
         self.plans: dict[tuple[Any, ...], list[_Step]] = {}
         self.builds: dict[tuple[Any, ...], _Build] = {}
+        # The build for a dict of each length: the one shape of that length, or, where
+        # several shapes share it (or key order matters), the lookup by shape. Either
+        # raises KeyError for a dict of a shape not generated yet.
+        self.by_length: dict[int, _Build] = {}
+        builds = self.builds
+
+        def by_shape(value: dict[Any, Any]) -> Any:
+            return builds[tuple(value)](value)
+
+        self.by_shape = by_shape
         # Every field has a default that needs no instance, and is an __init__ argument: a
         # shape may leave any of them out.
         self.generates = all(
@@ -352,7 +364,7 @@ class _ModelStructurer:
             if build is None:
                 return self.interpret(value)
         try:
-            return build(*value.values())
+            return build(value)
         except _GENERATED_FAILURES:
             return self.interpret(value)  # raises, naming the field, or takes the slow path
 
@@ -366,7 +378,16 @@ class _ModelStructurer:
             and len(keys) <= _MAX_GENERATED_KEYS
         ):
             build = self.builds[keys] = self._generate(keys)
+            alone = len(keys) not in self.by_length and self._order_free(keys)
+            self.by_length[len(keys)] = build if alone else self.by_shape
         return build
+
+    def _order_free(self, keys: tuple[Any, ...]) -> bool:
+        # A build reads its keys by name: a dict of the same length holding them all has
+        # exactly these keys, maybe in another order, which matters only where two keys
+        # fill one field (the last that is not None wins).
+        fields = [step[1] for step in self.plan(keys)]
+        return len(fields) == len(set(fields))
 
     def plan(self, keys: tuple[Any, ...]) -> list[_Step]:
         """Which key fills which field, for a dict with ``keys``."""
@@ -440,7 +461,10 @@ class _ModelStructurer:
                     "    " + line
                     for line in _convert_lines(f"a{index}", out, hook, field_type, number, env)
                 ]
-        params = ", ".join(f"a{index}" for index in range(len(keys)))
+        for index, key in enumerate(keys):
+            env[f"_key{index}"] = key
+        # Every key is read, used or not: a dict missing one is of another shape (KeyError).
+        reads = [f"    a{index} = d[_key{index}]" for index in range(len(keys))]
         if self.twin is not None:
             env["_twin"] = self.twin
             body = ["    o = _new(_twin)"]
@@ -460,7 +484,7 @@ class _ModelStructurer:
                 f"{f.alias}={out}" for f, out in zip(self.fields, outputs, strict=True)
             )
             body = [f"    return _cls({arguments})"]
-        source = "\n".join([f"def build({params}):", *lines, *body]) + "\n"
+        source = "\n".join(["def build(d):", *reads, *lines, *body]) + "\n"
         namespace: dict[str, Any] = {}
         # The source holds generated names only: wire keys never reach it.
         exec(
@@ -504,10 +528,10 @@ def _convert_lines(
         ]
     enum_cls = _enum_in_union(field_type)
     if enum_cls is not None:
-        env[f"_members{number}"] = {m.value: m for m in enum_cls}
+        env[f"_member{number}"] = {m.value: m for m in enum_cls}.get
         return [
             f"    {out} = {arg} if {arg} is None else "
-            f"(_members{number}.get({arg}) if {arg}.__class__ is str else None) or {call}"
+            f"(_member{number}({arg}) if {arg}.__class__ is str else None) or {call}"
         ]
     return [f"    {out} = {arg} if {arg} is None else {call}"]
 

@@ -191,6 +191,26 @@ def test_a_model_with_a_post_init_hook_is_built_through_its_init() -> None:
         conv.structure({"Name": "refused"}, _PostInit)
 
 
+def test_shapes_of_one_length_are_told_apart_by_their_keys() -> None:
+    conv = make_converter()
+    items = [{"FirmwareId": "a", "FirmwareSize": "1"}, {"FirmwareName": "b", "Status": "2"}] * 2
+    firmware = conv.structure(items, list[Firmware])
+    assert [(f.firmware_id, f.firmware_name, f.firmware_size, f.status) for f in firmware] == [
+        ("a", None, 1, None),
+        (None, "b", None, 2),
+    ] * 2
+    structurer = _structurer(conv, Firmware)
+    assert structurer.by_length[2] is structurer.by_shape
+
+
+def test_a_shape_whose_key_order_matters_is_found_by_its_keys_not_its_length() -> None:
+    # Two spellings of one field: the last that is not None wins, in the dict's own order.
+    conv = make_converter()
+    conv.structure([{"JobId": "first", "jobId": "second"}], list[OTAJob])
+    reordered = conv.structure([{"jobId": "second", "JobId": "first"}], list[OTAJob])
+    assert reordered[0].job_id == "first"
+
+
 def test_the_last_of_several_spellings_that_is_not_null_wins() -> None:
     conv = make_converter()
     item = {"JobId": "first", "jobId": "second", "JobID": None}
