@@ -467,7 +467,7 @@ class _ModelStructurer:
         reads = [f"    a{index} = d[_key{index}]" for index in range(len(keys))]
         if self.twin is not None:
             env["_twin"] = self.twin
-            body = ["    o = _new(_twin)"]
+            body = ["    o = _twin()"]
             body += [
                 f"    o.{field.name} = {out}"
                 for field, out in zip(self.fields, outputs, strict=True)
@@ -528,7 +528,8 @@ def _convert_lines(
         ]
     enum_cls = _enum_in_union(field_type)
     if enum_cls is not None:
-        env[f"_member{number}"] = {m.value: m for m in enum_cls}.get
+        # The hook's own table (values and variant spellings) for text it would find as is.
+        env[f"_member{number}"] = spellings(enum_cls).get
         return [
             f"    {out} = {arg} if {arg} is None else "
             f"(_member{number}({arg}) if {arg}.__class__ is str else None) or {call}"
@@ -539,6 +540,8 @@ def _convert_lines(
 def _default_expression(field: attrs.Attribute[Any], number: int, env: dict[str, Any]) -> str:
     default: Any = field.default
     factory = getattr(default, "factory", None)  # an attrs.Factory: a new value each time
+    if factory is list:
+        return "[]"
     if factory is not None:
         env[f"_factory{number}"] = factory
         return f"_factory{number}()"
@@ -581,7 +584,13 @@ def _mutable_twin(cls: type[Any]) -> type[Any] | None:
     twin = type(
         f"_Mutable{cls.__name__}",
         cls.__bases__,
-        {"__slots__": cls.__dict__.get("__slots__", ()), "__setattr__": object.__setattr__},
+        {
+            "__slots__": cls.__dict__.get("__slots__", ()),
+            "__setattr__": object.__setattr__,
+            # ``_twin()`` is quicker than ``object.__new__(_twin)``; a base's attrs
+            # __init__ must not run on it.
+            "__init__": object.__init__,
+        },
     )
     probe: Any = object.__new__(twin)
     try:
