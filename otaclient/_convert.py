@@ -77,11 +77,25 @@ def get_key(mapping: Mapping[str, Any], name: str) -> Any:
     """
     if name in mapping:
         return mapping[name]
-    wanted = normalise_key(name)
+    wanted = _folded.get(name) or _fold(name)
     for key, value in mapping.items():
-        if isinstance(key, str) and normalise_key(key) == wanted:
+        if isinstance(key, str) and (_folded.get(key) or _fold(key)) == wanted:
             return value
     return None
+
+
+# Folded keys by wire key: a page's paging keys and envelope are looked up in every answer,
+# and the camelCase dialect misses the exact spelling each time (a fold per key per lookup).
+_folded: dict[str, str] = {}
+_MAX_FOLDED = 4096
+_MAX_FOLDED_KEY = 64  # a hostile body's megabyte-long key is folded, never kept
+
+
+def _fold(key: str) -> str:
+    folded = normalise_key(key)
+    if len(_folded) < _MAX_FOLDED and len(key) <= _MAX_FOLDED_KEY:
+        _folded[key] = folded
+    return folded
 
 
 # --------------------------------------------------------------------------- scalar hooks

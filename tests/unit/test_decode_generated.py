@@ -18,10 +18,13 @@ import pytest
 
 from otaclient import _models, _parse
 from otaclient._convert import (
+    _MAX_FOLDED,
     _MAX_GENERATED_KEYS,
     _MAX_SHAPES,
+    _folded,
     _mutable_twin,
     _slots_settable,
+    get_key,
     make_converter,
 )
 from otaclient._models import Firmware, OTAJob, OTATag
@@ -274,3 +277,21 @@ def test_text_that_int_would_take_or_refuse_is_judged_by_the_careful_rule(text: 
         return
     with pytest.raises(DecodeProblem, match=r"^\[1\]\.firmware_size: expected an integer"):
         conv.structure(items, list[Firmware])
+
+
+def test_a_key_folded_before_still_finds_the_first_spelling_in_each_mapping() -> None:
+    assert get_key({"total": 1}, "Total") == 1
+    assert get_key({"currentPage": 5, "total": 2}, "Total") == 2  # "total" from the cache
+    assert get_key({"TOTAL": 3, "total": 4}, "Total") == 3
+    assert get_key({"totals": 5}, "Total") is None
+
+
+def test_a_long_key_is_folded_but_not_kept() -> None:
+    key = "K" * 10_000
+    assert get_key({key: 1}, "k" * 10_000) == 1
+    assert key not in _folded
+
+
+def test_folded_keys_stay_bounded_however_many_a_body_has() -> None:
+    get_key({f"Unknown{n}": n for n in range(_MAX_FOLDED + 10)}, "Absent")
+    assert len(_folded) <= _MAX_FOLDED
