@@ -13,13 +13,15 @@ models, whichever dialect or format they came in:
   raw strings.
 
 Speed (issue 14): a model is structured by a function generated for its key shape (the
-keys of a dict, in order; every item of a page has one of a few). The function takes the
-dict's values positionally, skips the hook for a value that already has the right type
-(a str for a str, an int for an int, a known enum value), reads the common time format
-with one C call, and sets the instance's slots directly: no kwargs dict, no attrs
-``__init__``. The same plan is also interpreted (``_ModelStructurer.interpret``): for
-shapes past the cache's bound and to say which field failed. benchmarks/decode.py measures
-it; the property tests hold it to a plain reference decoder.
+keys of a dict, in order; every item of a page has one of a few), found by the dict's
+length alone when one shape has that length. The function reads the dict's keys by name,
+skips the hook for a value that already has the right type (a str for a str, an int for
+an int, a known enum value), reads the common time format with one C call, and fills a
+mutable twin of the model's layout that then becomes the model: no kwargs dict, no attrs
+``__init__``, no call per field. The same plan is also interpreted
+(``_ModelStructurer.interpret``): for shapes past the cache's bound and to say which field
+failed. benchmarks/decode.py measures it; the property tests hold it to a plain reference
+decoder.
 
 Anything that does not fit raises ``DecodeProblem`` naming the path that failed; the client
 turns it into a ``ResponseError`` naming the action and request id.
@@ -75,11 +77,25 @@ def get_key(mapping: Mapping[str, Any], name: str) -> Any:
     """
     if name in mapping:
         return mapping[name]
-    wanted = normalise_key(name)
+    wanted = _folded.get(name) or _fold(name)
     for key, value in mapping.items():
-        if isinstance(key, str) and normalise_key(key) == wanted:
+        if isinstance(key, str) and (_folded.get(key) or _fold(key)) == wanted:
             return value
     return None
+
+
+# Folded keys by wire key: a page's paging keys and envelope are looked up in every answer,
+# and the camelCase dialect misses the exact spelling each time (a fold per key per lookup).
+_folded: dict[str, str] = {}
+_MAX_FOLDED = 4096
+_MAX_FOLDED_KEY = 64  # a hostile body's megabyte-long key is folded, never kept
+
+
+def _fold(key: str) -> str:
+    folded = normalise_key(key)
+    if len(_folded) < _MAX_FOLDED and len(key) <= _MAX_FOLDED_KEY:
+        _folded[key] = folded
+    return folded
 
 
 # --------------------------------------------------------------------------- scalar hooks
@@ -213,6 +229,10 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
         {normalise_key(f.name) for f in attrs.fields(item_type)} if attrs.has(item_type) else set()
     )
 
+    # Keys seen wrapping a list of items (``OtaTagDTO``): no item has them, so a one-key
+    # dict holding a list under one of them is that list, found without folding its key.
+    wrappers: set[str] = set()
+
     def unwrap(value: Any, depth: int = 0) -> list[Any]:
         if value is None or value == "":
             return []
@@ -222,21 +242,31 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
             if item_keys and any(normalise_key(k) in item_keys for k in value):
                 return [value]  # one XML item, or one JSON object where a list belongs
             if len(value) == 1 and depth < 2:
-                return unwrap(next(iter(value.values())), depth + 1)
+                ((key, inner),) = value.items()
+                if isinstance(inner, list) and isinstance(key, str) and len(wrappers) < _MAX_SHAPES:
+                    wrappers.add(key)
+                return unwrap(inner, depth + 1)
             if not value:
                 return []
         elif not item_keys and isinstance(value, str | int):
             return [value]
         raise DecodeProblem(f"expected a list, got {type(value).__name__}")
 
-    builds = item_hook.builds if isinstance(item_hook, _ModelStructurer) else None
+    by_length = item_hook.by_length if isinstance(item_hook, _ModelStructurer) else None
 
     def structure_list(value: Any, _: Any) -> list[Any]:
-        items = unwrap(value)
-        if builds:
+        if value.__class__ is list:
+            items = value
+        elif value.__class__ is dict and len(value) == 1:
+            ((key, items),) = value.items()
+            if items.__class__ is not list or key not in wrappers:
+                items = unwrap(value)
+        else:
+            items = unwrap(value)
+        if by_length:
             # The common case: every item a dict of a key shape already generated for.
             try:
-                return [builds[tuple(item)](*item.values()) for item in items]
+                return [by_length[len(item)](item) for item in items]
             except (KeyError, TypeError, AttributeError, *_GENERATED_FAILURES):
                 pass  # a new shape, an item that is not an object, or a value that does not fit
         out = []
@@ -264,8 +294,8 @@ _MAX_GENERATED_KEYS = 64  # a shape with more keys than this is interpreted, nev
 _Step = tuple[str, str, Callable[[Any, Any], Any] | None, Any]
 # A field by its folded name: (field name, hook, field type).
 _Field = tuple[str, Callable[[Any, Any], Any] | None, Any]
-# A model built from a dict's values, in the order of the key shape it was made for.
-_Build = Callable[..., Any]
+# A model built from a dict of the key shape it was made for.
+_Build = Callable[[dict[Any, Any]], Any]
 # What a generated function raises to hand an item to ``interpret``: a value that does not
 # fit, or a time its inlined fast path could not read (``interpret`` reads it carefully).
 _GENERATED_FAILURES = (DecodeProblem, ValueError)
@@ -298,10 +328,10 @@ class _ModelStructurer:
     """Structures dicts into one attrs model, by a function generated per key shape.
 
     A key shape is ``tuple(value)``: the keys a dict has, in order. Its plan (which key
-    fills which field, through which hook) is compiled into a function that takes the
-    dict's values positionally, converts each with a fast path for values that already
+    fills which field, through which hook) is compiled into a function that reads the
+    dict's keys by name, converts each value with a fast path for values that already
     have the right type, and sets the slots of a new instance directly: no kwargs dict,
-    no per-field lookups. The plan is also interpreted (``interpret``): for shapes past
+    no per-field calls. The plan is also interpreted (``interpret``): for shapes past
     the cache's bound, and to name the path when a value does not fit.
     """
 
@@ -318,6 +348,16 @@ class _ModelStructurer:
         self.fallbacks: Mapping[str, str] = getattr(cls, "_wire_fallbacks", {})
         self.plans: dict[tuple[Any, ...], list[_Step]] = {}
         self.builds: dict[tuple[Any, ...], _Build] = {}
+        # The build for a dict of each length: the one shape of that length, or, where
+        # several shapes share it (or key order matters), the lookup by shape. Either
+        # raises KeyError for a dict of a shape not generated yet.
+        self.by_length: dict[int, _Build] = {}
+        builds = self.builds
+
+        def by_shape(value: dict[Any, Any]) -> Any:
+            return builds[tuple(value)](value)
+
+        self.by_shape = by_shape
         # Every field has a default that needs no instance, and is an __init__ argument: a
         # shape may leave any of them out.
         self.generates = all(
@@ -327,6 +367,7 @@ class _ModelStructurer:
             for f in self.fields
         )
         self.sets_slots = _slots_settable(cls)
+        self.twin = _mutable_twin(cls) if self.sets_slots else None
 
     def __call__(self, value: Any, _: Any = None) -> Any:
         if type(value) is not dict:
@@ -337,7 +378,7 @@ class _ModelStructurer:
             if build is None:
                 return self.interpret(value)
         try:
-            return build(*value.values())
+            return build(value)
         except _GENERATED_FAILURES:
             return self.interpret(value)  # raises, naming the field, or takes the slow path
 
@@ -351,7 +392,16 @@ class _ModelStructurer:
             and len(keys) <= _MAX_GENERATED_KEYS
         ):
             build = self.builds[keys] = self._generate(keys)
+            alone = len(keys) not in self.by_length and self._order_free(keys)
+            self.by_length[len(keys)] = build if alone else self.by_shape
         return build
+
+    def _order_free(self, keys: tuple[Any, ...]) -> bool:
+        # A build reads its keys by name: a dict of the same length holding them all has
+        # exactly these keys, maybe in another order, which matters only where two keys
+        # fill one field (the last that is not None wins).
+        fields = [step[1] for step in self.plan(keys)]
+        return len(fields) == len(set(fields))
 
     def plan(self, keys: tuple[Any, ...]) -> list[_Step]:
         """Which key fills which field, for a dict with ``keys``."""
@@ -425,8 +475,19 @@ class _ModelStructurer:
                     "    " + line
                     for line in _convert_lines(f"a{index}", out, hook, field_type, number, env)
                 ]
-        params = ", ".join(f"a{index}" for index in range(len(keys)))
-        if self.sets_slots:
+        for index, key in enumerate(keys):
+            env[f"_key{index}"] = key
+        # Every key is read, used or not: a dict missing one is of another shape (KeyError).
+        reads = [f"    a{index} = d[_key{index}]" for index in range(len(keys))]
+        if self.twin is not None:
+            env["_twin"] = self.twin
+            body = ["    o = _twin()"]
+            body += [
+                f"    o.{field.name} = {out}"
+                for field, out in zip(self.fields, outputs, strict=True)
+            ]
+            body += ["    o.__class__ = _cls", "    return o"]
+        elif self.sets_slots:
             for number, field in enumerate(self.fields):
                 env[f"_set{number}"] = getattr(self.cls, field.name).__set__
             body = ["    o = _new(_cls)"]
@@ -437,7 +498,7 @@ class _ModelStructurer:
                 f"{f.alias}={out}" for f, out in zip(self.fields, outputs, strict=True)
             )
             body = [f"    return _cls({arguments})"]
-        source = "\n".join([f"def build({params}):", *lines, *body]) + "\n"
+        source = "\n".join(["def build(d):", *reads, *lines, *body]) + "\n"
         namespace: dict[str, Any] = {}
         # The source holds generated names only: wire keys never reach it.
         exec(
@@ -481,10 +542,11 @@ def _convert_lines(
         ]
     enum_cls = _enum_in_union(field_type)
     if enum_cls is not None:
-        env[f"_members{number}"] = {m.value: m for m in enum_cls}
+        # The hook's own table (values and variant spellings) for text it would find as is.
+        env[f"_member{number}"] = spellings(enum_cls).get
         return [
             f"    {out} = {arg} if {arg} is None else "
-            f"(_members{number}.get({arg}) if {arg}.__class__ is str else None) or {call}"
+            f"(_member{number}({arg}) if {arg}.__class__ is str else None) or {call}"
         ]
     return [f"    {out} = {arg} if {arg} is None else {call}"]
 
@@ -492,6 +554,8 @@ def _convert_lines(
 def _default_expression(field: attrs.Attribute[Any], number: int, env: dict[str, Any]) -> str:
     default: Any = field.default
     factory = getattr(default, "factory", None)  # an attrs.Factory: a new value each time
+    if factory is list:
+        return "[]"
     if factory is not None:
         env[f"_factory{number}"] = factory
         return f"_factory{number}()"
@@ -517,6 +581,37 @@ def _slots_settable(cls: type[Any]) -> bool:
         and f.converter is None
         for f in fields
     )
+
+
+def _mutable_twin(cls: type[Any]) -> type[Any] | None:
+    """A class of ``cls``'s exact layout without its frozen ``__setattr__``, or ``None``.
+
+    An instance of the twin is filled by plain attribute stores (the interpreter's fastest
+    way to set a slot: setting through ``object.__setattr__`` or a slot descriptor costs a
+    call each, about 100 ns a field) and then becomes a ``cls`` by ``__class__``
+    assignment, which CPython allows only between classes of the same layout. Whether it
+    allows it is tried once, here: a ``__weakref__`` slot of the class's own, for one,
+    sits where CPython's layout check does not expect it (models keep theirs in a base).
+    """
+    if len(cls.__bases__) != 1:
+        return None
+    twin = type(
+        f"_Mutable{cls.__name__}",
+        cls.__bases__,
+        {
+            "__slots__": cls.__dict__.get("__slots__", ()),
+            "__setattr__": object.__setattr__,
+            # ``_twin()`` is quicker than ``object.__new__(_twin)``; a base's attrs
+            # __init__ must not run on it.
+            "__init__": object.__init__,
+        },
+    )
+    probe: Any = object.__new__(twin)
+    try:
+        probe.__class__ = cls
+    except TypeError:
+        return None
+    return twin
 
 
 def _make_attrs_hook(cls: type[Any], conv: cattrs.Converter) -> _ModelStructurer:

@@ -186,8 +186,20 @@ class GroupType(StrEnum):
     LINK_PLATFORM_DYNAMIC = "LINK_PLATFORM_DYNAMIC"
 
 
+class _Model:
+    """The base of the decoded models: it holds their ``__weakref__`` slot.
+
+    A slot of a class's own would sit after its fields, where CPython's layout check for
+    ``__class__`` assignment does not look for it; in a base it comes first, and the
+    decoder can build a model as a mutable twin of the same layout that then becomes the
+    model (``_convert._mutable_twin``: plain attribute stores instead of a call a field).
+    """
+
+    __slots__ = ("__weakref__",)
+
+
 @attrs.frozen
-class OTATag:
+class OTATag(_Model):
     """A batch tag.
 
     >>> OTATag("team", "fleet-a")
@@ -199,7 +211,7 @@ class OTATag:
 
 
 @attrs.frozen
-class Firmware:
+class Firmware(_Model):
     """An update package, as ListOTAFirmware lists it."""
 
     firmware_id: str | None = None
@@ -220,7 +232,7 @@ class Firmware:
 
 
 @attrs.frozen
-class FirmwareFile:
+class FirmwareFile(_Model):
     """One file of a multi-file package (QueryOTAFirmware ``MultiFiles``)."""
 
     name: str | None = None
@@ -241,7 +253,7 @@ class FirmwareDetail(Firmware):
 
 
 @attrs.frozen
-class OTAJob:
+class OTAJob(_Model):
     """An upgrade batch, as the ListOTAJobBy* actions list it."""
 
     job_id: str | None = None
@@ -284,7 +296,7 @@ class OTAJobDetail(OTAJob):
 
 
 @attrs.frozen
-class OTATask:
+class OTATask(_Model):
     """One device's upgrade task.
 
     ``progress``, ``task_desc`` and ``timeout`` come only from ListOTATaskByJob.
@@ -309,7 +321,7 @@ class OTATask:
 
 
 @attrs.frozen
-class OTAModule:
+class OTAModule(_Model):
     """An OTA module of a product (ListOTAModuleByProduct)."""
 
     module_name: str | None = None
@@ -321,7 +333,7 @@ class OTAModule:
 
 
 @attrs.frozen
-class OTAModuleVersion:
+class OTAModuleVersion(_Model):
     """The version a device reports for one module (ListOTAModuleVersionsByDevice)."""
 
     device_name: str | None = None
@@ -332,7 +344,7 @@ class OTAModuleVersion:
 
 
 @attrs.frozen
-class CreatedJob:
+class CreatedJob(_Model):
     """What a Create*Job action returns: the new job's id and creation time.
 
     The re-hosted dialect's sample answer puts the job id under ``firmwareId``; the decoder
@@ -348,7 +360,7 @@ class CreatedJob:
 
 
 @attrs.frozen
-class CreatedFirmware:
+class CreatedFirmware(_Model):
     """What CreateOTAFirmware returns."""
 
     firmware_id: str | None = None
@@ -357,7 +369,7 @@ class CreatedFirmware:
 
 
 @attrs.frozen
-class UploadTicket:
+class UploadTicket(_Model):
     """A short-lived OSS upload ticket (GenerateOTAUploadURL, GenerateDeviceNameListURL).
 
     ``firmware_url`` (package upload) or ``file_url`` (device list) is what the follow-up
@@ -378,7 +390,7 @@ class UploadTicket:
 
 
 @attrs.frozen
-class Acknowledged:
+class Acknowledged(_Model):
     """The answer of an action that returns only the envelope: it succeeded.
 
     >>> Acknowledged(request_id="5D58AC86")

@@ -9,6 +9,7 @@ as attrs builds, and the fallbacks for models that need their ``__init__``.
 from __future__ import annotations
 
 import json
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,16 @@ import attrs
 import pytest
 
 from otaclient import _models, _parse
-from otaclient._convert import _MAX_GENERATED_KEYS, _MAX_SHAPES, _slots_settable, make_converter
+from otaclient._convert import (
+    _MAX_FOLDED,
+    _MAX_GENERATED_KEYS,
+    _MAX_SHAPES,
+    _folded,
+    _mutable_twin,
+    _slots_settable,
+    get_key,
+    make_converter,
+)
 from otaclient._models import Firmware, OTAJob, OTATag
 from otaclient._operations import OPERATIONS
 from otaclient._parse import DecodeProblem, load_body
@@ -99,6 +109,38 @@ def test_an_instance_built_by_slots_is_the_one_attrs_builds(cls: type[Any]) -> N
         built.__setattr__(attrs.fields(cls)[0].name, "changed")
 
 
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+def test_every_model_is_built_through_a_mutable_twin(cls: type[Any]) -> None:
+    # Plain attribute stores on a twin of the same layout, then __class__ assignment: a
+    # model that loses it (a __weakref__ slot of its own, a second base) must do so knowingly.
+    assert _structurer(make_converter(), cls).twin is not None
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda cls: cls.__name__)
+def test_an_instance_built_through_the_twin_is_frozen_and_weakly_referable(
+    cls: type[Any],
+) -> None:
+    built = make_converter().structure({attrs.fields(cls)[0].name: None}, cls)
+    assert type(built) is cls
+    assert weakref.ref(built)() is built
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setattr(built, attrs.fields(cls)[0].name, "changed")
+
+
+@attrs.frozen
+class _OwnWeakref:
+    name: str | None = None
+    size: int | None = None
+
+
+def test_a_model_whose_layout_refuses_class_assignment_is_built_by_its_slots() -> None:
+    # attrs puts __weakref__ after the fields, where CPython's layout check does not look.
+    assert _mutable_twin(_OwnWeakref) is None
+    built = make_converter().structure([{"Name": "n", "Size": "3"}] * 2, list[_OwnWeakref])
+    assert built == [_OwnWeakref("n", 3)] * 2
+    assert type(built[0]) is _OwnWeakref
+
+
 def test_absent_list_fields_get_a_list_of_their_own() -> None:
     first, second = make_converter().structure([{"JobId": "a"}, {"JobId": "b"}], list[OTAJob])
     assert first.tags == second.tags == []
@@ -152,6 +194,26 @@ def test_a_model_with_a_post_init_hook_is_built_through_its_init() -> None:
         conv.structure({"Name": "refused"}, _PostInit)
 
 
+def test_shapes_of_one_length_are_told_apart_by_their_keys() -> None:
+    conv = make_converter()
+    items = [{"FirmwareId": "a", "FirmwareSize": "1"}, {"FirmwareName": "b", "Status": "2"}] * 2
+    firmware = conv.structure(items, list[Firmware])
+    assert [(f.firmware_id, f.firmware_name, f.firmware_size, f.status) for f in firmware] == [
+        ("a", None, 1, None),
+        (None, "b", None, 2),
+    ] * 2
+    structurer = _structurer(conv, Firmware)
+    assert structurer.by_length[2] is structurer.by_shape
+
+
+def test_a_shape_whose_key_order_matters_is_found_by_its_keys_not_its_length() -> None:
+    # Two spellings of one field: the last that is not None wins, in the dict's own order.
+    conv = make_converter()
+    conv.structure([{"JobId": "first", "jobId": "second"}], list[OTAJob])
+    reordered = conv.structure([{"jobId": "second", "JobId": "first"}], list[OTAJob])
+    assert reordered[0].job_id == "first"
+
+
 def test_the_last_of_several_spellings_that_is_not_null_wins() -> None:
     conv = make_converter()
     item = {"JobId": "first", "jobId": "second", "JobID": None}
@@ -162,6 +224,21 @@ def test_a_list_hook_still_takes_a_single_object_for_a_list_of_one() -> None:
     conv = make_converter()
     conv.structure([{"Key": "k"}], list[OTATag])  # warm
     assert conv.structure({"Key": "k", "Value": "v"}, list[OTATag]) == [OTATag("k", "v")]
+
+
+def test_a_wrapper_key_seen_before_still_unwraps_a_single_item_under_it() -> None:
+    conv = make_converter()
+    conv.structure({"OtaTagDTO": [{"Key": "a"}]}, list[OTATag])  # OtaTagDTO: a wrapper now
+    assert conv.structure({"OtaTagDTO": {"Key": "k"}}, list[OTATag]) == [OTATag("k")]
+    assert conv.structure({"OtaTagDTO": [{"Key": "k"}]}, list[OTATag]) == [OTATag("k")]
+
+
+def test_a_one_key_item_holding_a_list_is_an_item_not_a_wrapper() -> None:
+    # {"Tags": [...]} as a list of jobs is one job with tags, not a list of two "jobs".
+    conv = make_converter()
+    conv.structure({"SimpleOTAJobInfo": [{"JobId": "j"}]}, list[OTAJob])
+    tags = [{"Key": "k"}, {"Key": "l"}]
+    assert conv.structure({"Tags": tags}, list[OTAJob]) == [OTAJob(tags=[OTATag("k"), OTATag("l")])]
 
 
 def test_the_standard_library_json_fallback_decodes_the_same_page(
@@ -200,3 +277,21 @@ def test_text_that_int_would_take_or_refuse_is_judged_by_the_careful_rule(text: 
         return
     with pytest.raises(DecodeProblem, match=r"^\[1\]\.firmware_size: expected an integer"):
         conv.structure(items, list[Firmware])
+
+
+def test_a_key_folded_before_still_finds_the_first_spelling_in_each_mapping() -> None:
+    assert get_key({"total": 1}, "Total") == 1
+    assert get_key({"currentPage": 5, "total": 2}, "Total") == 2  # "total" from the cache
+    assert get_key({"TOTAL": 3, "total": 4}, "Total") == 3
+    assert get_key({"totals": 5}, "Total") is None
+
+
+def test_a_long_key_is_folded_but_not_kept() -> None:
+    key = "K" * 10_000
+    assert get_key({key: 1}, "k" * 10_000) == 1
+    assert key not in _folded
+
+
+def test_folded_keys_stay_bounded_however_many_a_body_has() -> None:
+    get_key({f"Unknown{n}": n for n in range(_MAX_FOLDED + 10)}, "Absent")
+    assert len(_folded) <= _MAX_FOLDED
