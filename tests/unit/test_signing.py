@@ -220,3 +220,10 @@ def test_any_parameters_sign_like_the_official_sdk(params: dict[str, str], metho
     assert sign(method, canonical_query(params), "testsecret") == OfficialSDK.get_rpcsignature(
         params, method, "testsecret"
     )
+
+
+@given(st.text(alphabet="AZaz09-_.~%=&+/", max_size=400))
+def test_percent_encode_of_a_canonical_query_or_a_signature_is_rfc3986(text: str) -> None:
+    # The string to sign encodes a whole canonical query, and the URL a base64 signature,
+    # on every request: the shortcut for their alphabet must write what RFC 3986 says.
+    assert percent_encode(text) == rfc3986(text)
