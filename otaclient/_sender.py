@@ -284,10 +284,12 @@ class Sender:
         sent_at: float | None = None
         outcome: Answer | _Failure
         async with self._inflight:
+            # One bound for the whole attempt: asking the provider (which may have to
+            # refresh), the request hooks and the exchange. (A bare scope: fail_after is
+            # two generator context managers more, on every attempt.)
+            bound = anyio.CancelScope(deadline=anyio.current_time() + self._attempt_timeout)
             try:
-                # One bound for the whole attempt: asking the provider (which may have to
-                # refresh), the request hooks and the exchange.
-                with anyio.fail_after(self._attempt_timeout):
+                with bound:
                     if credentials is None:
                         if progress is not None:
                             progress.phase = _CREDENTIALS
@@ -307,6 +309,8 @@ class Sender:
                     status, headers, content = await exchange(
                         self._http, request, self._max_body_bytes
                     )
+                if bound.cancelled_caught:
+                    raise TimeoutError
             except TimeoutError:
                 outcome = self._timed_out(op, credentials, sent_at)
             except CredentialsError as exc:
@@ -481,8 +485,9 @@ def _with_query(base: httpx.URL, query: str) -> httpx.URL:
 
     ``httpx.URL(text)`` parses and re-checks the whole URL character by character (60-100
     us of a call's 2 ms): nothing here needs it, since every character of ``query`` is
-    one ``percent_encode`` wrote, which httpx would keep as it is (tests/unit pin that
-    both give the same URL).
+    one ``percent_encode`` wrote, which httpx would keep as it is. It relies on httpx's
+    private ``URL._uri_reference`` (a NamedTuple since httpx 0.23; pyproject caps httpx
+    below 1): tests/unit/test_request_building.py checks it against httpx's own parse.
     """
     url = httpx.URL.__new__(httpx.URL)
     url._uri_reference = base._uri_reference._replace(query=query)

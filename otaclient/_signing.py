@@ -27,9 +27,10 @@ __all__ = ["canonical_query", "percent_encode", "sign", "string_to_sign"]
 
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
-_EVERY_REQUEST = re.compile(r"[A-Za-z0-9_.~%=&+/-]*")
+_EVERY_REQUEST = re.compile(r"[A-Za-z0-9_.~%=&+/:-]*")
 """The alphabet of what is encoded on every request: a canonical query (unreserved
-characters, ``%XX``, ``=``, ``&``) and a base64 signature (``+``, ``/``, ``=``)."""
+characters, ``%XX``, ``=``, ``&``), a base64 signature (``+``, ``/``, ``=``) and a
+``Timestamp`` (``:``)."""
 
 
 def percent_encode(text: str) -> str:
@@ -48,6 +49,7 @@ def percent_encode(text: str) -> str:
             .replace("&", "%26")
             .replace("+", "%2B")
             .replace("/", "%2F")
+            .replace(":", "%3A")
         )
     # quote() already keeps "_.-~" and the alphanumerics; safe="" makes it encode "/" too.
     return quote(text, safe="")
