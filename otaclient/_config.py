@@ -125,7 +125,7 @@ class ClientConfig:
 def http_client(config: ClientConfig) -> httpx.AsyncClient:
     """The connection pool of a client of ``config``: the injected transport, else
     ``DefaultTransport`` (aiohttp on asyncio, httpcore2 under trio) verifying
-    certificates with the process's one shared TLS context."""
+    certificates with the process's one shared TLS context; it keeps no cookies."""
     limits = httpx.Limits(
         max_connections=config.max_concurrency,
         max_keepalive_connections=config.max_concurrency,
