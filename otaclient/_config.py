@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from typing import cast
+from typing import Any, cast
 
 import attrs
 import httpx
@@ -36,6 +36,7 @@ from ._signing import canonical_query
 from ._transport import DefaultTransport, shared_tls_context
 
 __all__ = [
+    "URL_LIMIT",
     "ClientConfig",
     "check_credentials",
     "http_client",
@@ -124,20 +125,47 @@ class ClientConfig:
 def http_client(config: ClientConfig) -> httpx.AsyncClient:
     """The connection pool of a client of ``config``: the injected transport, else
     ``DefaultTransport`` (aiohttp on asyncio, httpcore2 under trio) verifying
-    certificates with the process's one shared TLS context."""
+    certificates with the process's one shared TLS context; it keeps no cookies."""
     limits = httpx.Limits(
         max_connections=config.max_concurrency,
         max_keepalive_connections=config.max_concurrency,
         keepalive_expiry=KEEPALIVE_EXPIRY,
     )
     transport = config.transport or DefaultTransport(limits=limits, verify=shared_tls_context())
-    return httpx.AsyncClient(
+    return _CookielessClient(
         transport=transport,
         timeout=config.phases,
         # Only what the sender can inflate as it reads, with a cap (see _body._read).
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
         follow_redirects=False,
     )
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """httpx's client without a cookie jar: the API authenticates each request by its
+    signature, never by a cookie (the official SDKs keep none either), and httpx's jar
+    costs 30-40 us per answer, building urllib objects to look for ``Set-Cookie``."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """Always empty: nothing a server sets is kept or sent back."""
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise AttributeError("an OTAClient's HTTP client keeps no cookies")
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass  # a Set-Cookie is not kept: see _CookielessClient
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        pass
 
 
 def _response_format(value: object) -> str:
@@ -308,7 +336,7 @@ def _is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
-_URL_LIMIT = 65_536
+URL_LIMIT = 65_536
 """The longest URL httpx builds (``httpx._urlparse.MAX_URL_LENGTH``); ours carry every
 parameter in the query string, as the provider's SDKs do."""
 _SIGNED_RESERVE = 512
@@ -341,12 +369,12 @@ def query_budget(base_url: str, credentials: Credentials, fmt: str) -> int:
         "SignatureVersion": "1.0",
         "SecurityToken": credentials.security_token or "",
     }
-    budget = _URL_LIMIT - len(base_url) - 2 - len(canonical_query(common)) - _SIGNED_RESERVE
+    budget = URL_LIMIT - len(base_url) - 2 - len(canonical_query(common)) - _SIGNED_RESERVE
     if budget < _MIN_BUDGET:
         raise ValidationError(
             f"the endpoint ({len(base_url):,} characters) and the credentials (security "
             f"token: {len(credentials.security_token or ''):,}) leave {max(budget, 0):,} of a "
-            f"request's {_URL_LIMIT:,} characters for parameters; at least {_MIN_BUDGET:,} "
+            f"request's {URL_LIMIT:,} characters for parameters; at least {_MIN_BUDGET:,} "
             "are needed"
         )
     return budget

@@ -27,6 +27,10 @@ __all__ = ["canonical_query", "percent_encode", "sign", "string_to_sign"]
 
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+_EVERY_REQUEST = re.compile(r"[A-Za-z0-9_.~%=&+/:-]*")
+"""The alphabet of what is encoded on every request: a canonical query (unreserved
+characters, ``%XX``, ``=``, ``&``), a base64 signature (``+``, ``/``, ``=``) and a
+``Timestamp`` (``:``)."""
 
 
 def percent_encode(text: str) -> str:
@@ -37,6 +41,16 @@ def percent_encode(text: str) -> str:
     """
     if _UNRESERVED.fullmatch(text):
         return text  # most names and values need no encoding: skip quote()'s work
+    if _EVERY_REQUEST.fullmatch(text):
+        # The same bytes quote() writes, 20x faster on a 300-character query ("%" first).
+        return (
+            text.replace("%", "%25")
+            .replace("=", "%3D")
+            .replace("&", "%26")
+            .replace("+", "%2B")
+            .replace("/", "%2F")
+            .replace(":", "%3A")
+        )
     # quote() already keeps "_.-~" and the alphanumerics; safe="" makes it encode "/" too.
     return quote(text, safe="")
 

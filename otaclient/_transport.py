@@ -182,6 +182,7 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
         # second copy would be invisible to the request loop's retry count and policy.
         self._session._retry_connection = False
         self._timeouts: tuple[object, aiohttp.ClientTimeout] | None = None
+        self._header_forms: dict[tuple[tuple[bytes, bytes], ...], list[tuple[str, str]]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -189,7 +190,7 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
                 request.method,
                 # Sent as httpx encoded it: the signature covers the query byte for byte.
                 yarl.URL(str(request.url), encoded=True),
-                headers=_headers(request.headers),
+                headers=self._headers(request.headers),
                 data=_body(request),
                 allow_redirects=False,
                 compress=None,
@@ -205,6 +206,17 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
         # Raised outside the handler, so aiohttp's error (whose text may quote the URL,
         # token and signature included) is not chained to it.
         raise failure
+
+    def _headers(self, headers: httpx.Headers) -> list[tuple[str, str]]:
+        # A client sends the same few header sets again and again: decode each once.
+        raw = tuple(headers.raw)
+        forms = self._header_forms
+        form = forms.get(raw)
+        if form is None:
+            if len(forms) >= _HEADER_FORMS:
+                forms.clear()
+            form = forms[raw] = _headers(headers)
+        return form
 
     def _timeout(self, phases: dict[str, float | None] | None) -> aiohttp.ClientTimeout:
         # Every request of a client carries the same phases: build their aiohttp form once.
@@ -225,6 +237,10 @@ class _AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._session.close()
+
+
+_HEADER_FORMS = 64
+"""Header sets a transport keeps decoded (one per host and method, for a client)."""
 
 
 def _httpx_response(response: aiohttp.ClientResponse, request: httpx.Request) -> httpx.Response:

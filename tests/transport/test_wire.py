@@ -43,6 +43,21 @@ async def test_the_request_goes_out_exactly_as_httpx_built_it(
     ]
 
 
+async def test_requests_with_other_headers_each_go_out_with_their_own(
+    anyio_backend: str, transport: DefaultTransport
+) -> None:
+    # The transport keeps each header set it has seen decoded: one must never stand in
+    # for another.
+    async with LoopbackServer() as server, _client(transport) as client:
+        for agent in ("first", "second", "first"):
+            await client.get(server.url, headers={"User-Agent": agent})
+    assert [h.decode().split("\r\n")[-1] for h in server.heads] == [
+        "User-Agent: first",
+        "User-Agent: second",
+        "User-Agent: first",
+    ]
+
+
 async def test_a_form_body_is_sent_whole(anyio_backend: str, transport: DefaultTransport) -> None:
     async with LoopbackServer() as server, _client(transport) as client:
         await client.post(server.url, data={"Action": "CreateOTAStaticUpgradeJob", "A": "1 2"})

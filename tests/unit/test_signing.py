@@ -220,3 +220,11 @@ def test_any_parameters_sign_like_the_official_sdk(params: dict[str, str], metho
     assert sign(method, canonical_query(params), "testsecret") == OfficialSDK.get_rpcsignature(
         params, method, "testsecret"
     )
+
+
+@given(st.text(alphabet="AZaz09-_.~%=&+/:", max_size=400))
+def test_percent_encode_of_a_query_a_signature_or_a_timestamp_is_rfc3986(text: str) -> None:
+    # The string to sign encodes a whole canonical query, and the URL a base64 signature
+    # and a Timestamp, on every request: the shortcut for their alphabet must write what
+    # RFC 3986 says.
+    assert percent_encode(text) == rfc3986(text)
