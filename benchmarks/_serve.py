@@ -5,8 +5,10 @@
 The JSON object holds ``SimulatorConfig`` fields; ``fleet`` is either ``{"single_job": N}`` or
 ``FleetSpec`` keyword arguments, ``faults`` ``FaultSpec`` keyword arguments, and
 ``extra_keys: N`` adds access keys ``bench-key-000`` ... (secret ``bench-secret-000`` ...)
-beside the demo key. The process prints the base URL on one line once the socket listens,
-then serves until SIGTERM.
+beside the demo key. ``http`` (``"h11"``, the default, or ``"httptools"``) and ``loop``
+(``"asyncio"``, the default, or ``"uvloop"``) choose the server's request parser and event
+loop (``otaclient.simulator.run``). The process prints the base URL on one line once the
+socket listens, then serves until SIGTERM.
 
 Besides the API at ``/`` it answers three benchmark-only paths, so the parent can read the
 server's side of a run without sharing memory with it:
@@ -79,13 +81,14 @@ class BenchSimulator(Simulator):
 
 
 def main() -> None:
-    config = build_config(json.loads(sys.argv[1]) if len(sys.argv) > 1 else {})
-    app = BenchSimulator(config)
+    spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    http, loop = spec.pop("http", "h11"), spec.pop("loop", "asyncio")
+    app = BenchSimulator(build_config(spec))
 
     def announce(url: str) -> None:
         print(url, flush=True)
 
-    run("127.0.0.1", 0, app, on_start=announce)
+    run("127.0.0.1", 0, app, on_start=announce, http=http, loop=loop)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,14 @@ cap and against the floor (each harvest cannot beat ``2L + (P-2)/C``), client CP
 request and the share of one core it used, server CPU (from /proc) and whether the server
 was the bottleneck, memory per client (idle, after entering, and at the peak of the run).
 
-The full run repeats the scenario under three garbage-collector settings, each in a fresh
-client process, and reports the time spent in collections (``gc.callbacks``) and the longest
-pause: the interpreter's defaults, ``gc.freeze()`` once the clients are open (their
-long-lived objects leave the generations every collection walks), and a first-generation
-threshold of 7,000 (``gc.set_threshold(7000, 10, 10)``) on top of the freeze.
+The simulator serves with uvicorn's httptools parser on uvloop (``SERVER``): at 1,000
+requests/s it must stay well under a core of its own, and h11 on asyncio cost about a
+third more per request. The full run repeats the scenario under three garbage-collector
+settings, each in a fresh client process, and reports the time spent in collections
+(``gc.callbacks``) and the longest pause: the interpreter's defaults, ``gc.freeze()`` once
+the clients are open (their long-lived objects leave the generations every collection
+walks), and a first-generation threshold of 7,000 (``gc.set_threshold(7000, 10, 10)``) on
+top of the freeze.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from ._common import (
 )
 
 NAME = "many_accounts"
+#: The simulator's request parser and event loop (``benchmarks/_serve.py``).
+SERVER = {"http": "httptools", "loop": "uvloop"}
 
 
 # --------------------------------------------------------------------------- the child
@@ -163,7 +168,7 @@ def _measure(
     clients: int, pages: int, gc_setting: str = "default"
 ) -> tuple[dict[str, Any], dict[str, Any], float, float]:
     """The child's row, the server's counters, its CPU seconds and the outer wall time."""
-    with serve(at_the_cap(seed=9, pages=pages, keys=clients)) as server:
+    with serve({**at_the_cap(seed=9, pages=pages, keys=clients), **SERVER}) as server:
         job_id = server.fleet()["jobs"][0]
         server.reset()
         server_cpu0 = server.cpu()
@@ -224,7 +229,7 @@ def _report(row: dict[str, Any], throttled: int) -> Result:
         NAME,
         f"Many accounts: {clients} clients x {pages} pages at {CAP:.0f}/s each, one client "
         f"process, L={LATENCY * 1000:.0f}+/-{JITTER * 1000:.0f} ms (floor per harvest "
-        f"{floor:.2f} s)",
+        f"{floor:.2f} s); server {SERVER['http']} on {SERVER['loop']}",
         ["measure", "value", "target / reference"],
     )
     result.rows += [
@@ -283,7 +288,11 @@ def run(smoke: bool) -> Result:
             f"longest pause {row['gc_max_pause_ms']:.1f} ms); {row['harvests_failed']} "
             "harvests failed" + (f" (first: {row['failures'][0]})" if row["failures"] else "")
         )
-    result.data = {**rows["default"][0], "gc_settings": {k: v[0] for k, v in rows.items()}}
+    result.data = {
+        **rows["default"][0],
+        "server": SERVER,
+        "gc_settings": {k: v[0] for k, v in rows.items()},
+    }
     return result
 
 

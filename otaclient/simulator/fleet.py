@@ -25,6 +25,7 @@ from .config import Dialect
 from .derive import TaskFields, derive_task, mix64
 from .ids import IdCodec
 from .model import Firmware, Job, Module, Product
+from .pages import PageCache
 from .tasks import (
     CANCELED,
     CONFIRM,
@@ -63,6 +64,8 @@ class Fleet:
         self.next_device_number = 0
         #: DnListFileUrl values handed out by GenerateDeviceNameListURL -> uploaded names.
         self.device_lists: dict[str, list[str] | None] = {}
+        #: Recently read pages of ListOTATaskByJob, kept while their job is unchanged.
+        self.task_pages = PageCache()
         self._task_bases: list[int] = []
         self._busy: dict[tuple[int, str], array[int]] = {}
         self._versions: dict[tuple[int, str], array[int]] = {}

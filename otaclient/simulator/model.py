@@ -129,7 +129,14 @@ class Firmware:
         return self.module_name.lower()
 
 
-@attrs.define(eq=False)
+def _count_change(job: Job, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    # Every assignment after __init__ (attrs runs no on_setattr hook there) moves the stamp.
+    if attribute.name != "revision":
+        object.__setattr__(job, "revision", job.revision + 1)
+    return value
+
+
+@attrs.define(eq=False, on_setattr=_count_change)
 class Job:
     """An update batch (verify or upgrade, static or dynamic) and its device tasks."""
 
@@ -180,3 +187,11 @@ class Job:
     anchor_ms: int = 0
     #: Percentage of NOTIFIED / IN_PROGRESS tasks that look stuck for days.
     stuck_percent: int = 0
+    #: Assignments to this job's fields so far (see :attr:`stamp`).
+    revision: int = attrs.field(default=0, init=False, repr=False)
+
+    @property
+    def stamp(self) -> tuple[int, int]:
+        """Moves whenever a field of this job is assigned or one of its tasks changes
+        status: what a kept page of its tasks is checked against (:mod:`.pages`)."""
+        return self.revision, self.tasks.revision

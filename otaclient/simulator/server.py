@@ -16,6 +16,11 @@ seconds (default 10) of its first byte, and a new connection must send one that 
 connection that sends nothing, half a request line, or trickles bytes to keep itself alive
 (slowloris) is closed. uvicorn by itself only times out idle kept-alive connections.
 
+``http="h11"`` (the default) parses requests with uvicorn's pure-Python h11 protocol;
+``http="httptools"`` with its C parser, about a third less server CPU per request (the
+``httptools`` package; ``loop="uvloop"`` runs :func:`run` and :func:`running_server` on
+uvloop, which needs ``uvloop``; both are in ``otaclient[bench]``). The answers are the same.
+
 uvicorn is imported only when one of these functions serves (see
 :mod:`otaclient.simulator._uvicorn`): the in-process transport never needs it.
 """
@@ -38,6 +43,8 @@ from .config import SimulatorConfig
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from ._uvicorn import Loop, Parser
 
 __all__ = ["run", "running_server", "serve"]
 
@@ -73,12 +80,16 @@ def _base_url(sock: socket.socket) -> str:
 _REQUEST_TIMEOUT = 10.0
 
 
-def _check_request_timeout(request_timeout: float) -> None:
+def _check_options(request_timeout: float, http: str, loop: str) -> None:
     # Before the socket is bound, so that a bad value leaks nothing.
     if isinstance(request_timeout, bool) or not (
         isinstance(request_timeout, int | float) and 0 < request_timeout < float("inf")
     ):
         raise ValueError(f"request_timeout must be a positive number, got {request_timeout!r}")
+    if http not in ("h11", "httptools"):
+        raise ValueError(f"http must be 'h11' or 'httptools', got {http!r}")
+    if loop not in ("asyncio", "uvloop"):
+        raise ValueError(f"loop must be 'asyncio' or 'uvloop', got {loop!r}")
 
 
 def _prepare(
@@ -88,17 +99,19 @@ def _prepare(
     log_level: str,
     request_timeout: float,
     on_start: OnStart | None,
+    http: Parser = "h11",
+    loop: Loop = "asyncio",
 ) -> tuple[socket.socket, str, uvicorn.Server]:
     """The listening socket, its base URL and the server to run on it: every way to serve
     starts here."""
     from ._uvicorn import make_server  # uvicorn only for the functions that serve
 
-    _check_request_timeout(request_timeout)
+    _check_options(request_timeout, http, loop)
     sock = _bind(host, port)
     url = _base_url(sock)
     notify = None if on_start is None else (lambda: on_start(url))
     try:
-        server = make_server(app, log_level, notify, request_timeout)
+        server = make_server(app, log_level, notify, request_timeout, http, loop)
     except BaseException:
         sock.close()
         raise
@@ -119,13 +132,15 @@ async def serve(
     on_start: OnStart | None = None,
     log_level: str = "warning",
     request_timeout: float = _REQUEST_TIMEOUT,
+    http: Parser = "h11",
 ) -> None:
     """Serve ``app`` in the running asyncio loop until cancelled or told to exit.
 
     ``on_start`` receives the base URL (with the real port when ``port=0``).
-    ``request_timeout``: seconds a client has to send each request whole (see above).
+    ``request_timeout``: seconds a client has to send each request whole; ``http``: the
+    request parser (see above).
     """
-    sock, _, server = _prepare(app, host, port, log_level, request_timeout, on_start)
+    sock, _, server = _prepare(app, host, port, log_level, request_timeout, on_start, http)
     try:
         await server.serve(sockets=[sock])
     finally:
@@ -140,16 +155,19 @@ def run(
     on_start: OnStart | None = None,
     log_level: str = "warning",
     request_timeout: float = _REQUEST_TIMEOUT,
+    http: Parser = "h11",
+    loop: Loop = "asyncio",
 ) -> None:
     """Serve a simulator (built from ``config``, or the given app) until interrupted.
 
     Blocks; returns normally after Ctrl-C / SIGTERM once uvicorn has shut down. Prints
     nothing itself: ``on_start(base_url)`` is called once the socket listens, so the
     command line can print the endpoint and credentials. ``request_timeout``: seconds a
-    client has to send each request whole (see above).
+    client has to send each request whole; ``http`` and ``loop``: the request parser and
+    the event loop (see above).
     """
     app = _as_app(config)
-    sock, _, server = _prepare(app, host, port, log_level, request_timeout, on_start)
+    sock, _, server = _prepare(app, host, port, log_level, request_timeout, on_start, http, loop)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -160,10 +178,17 @@ def run(
 
 class _ThreadedServer:
     def __init__(
-        self, app: App, host: str, port: int, log_level: str, request_timeout: float
+        self,
+        app: App,
+        host: str,
+        port: int,
+        log_level: str,
+        request_timeout: float,
+        http: Parser,
+        loop: Loop,
     ) -> None:
         self.sock, self.base_url, self.server = _prepare(
-            app, host, port, log_level, request_timeout, None
+            app, host, port, log_level, request_timeout, None, http, loop
         )
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._main, name="otaclient-simulator", daemon=True)
@@ -199,6 +224,8 @@ async def running_server(
     *,
     log_level: str = "warning",
     request_timeout: float = _REQUEST_TIMEOUT,
+    http: Parser = "h11",
+    loop: Loop = "asyncio",
 ) -> AsyncIterator[str]:
     """Run a simulator over HTTP in a background thread; yield its base URL.
 
@@ -207,9 +234,10 @@ async def running_server(
     ...         print(base_url)                        # http://127.0.0.1:54321
 
     Works under asyncio and trio: uvicorn gets its own thread and asyncio loop.
-    ``request_timeout``: seconds a client has to send each request whole (see above).
+    ``request_timeout``: seconds a client has to send each request whole; ``http`` and
+    ``loop``: the request parser and the server thread's event loop (see above).
     """
-    runner = _ThreadedServer(_as_app(app), host, port, log_level, request_timeout)
+    runner = _ThreadedServer(_as_app(app), host, port, log_level, request_timeout, http, loop)
     await anyio.to_thread.run_sync(runner.start)
     try:
         yield runner.base_url

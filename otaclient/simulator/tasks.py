@@ -57,6 +57,7 @@ class TaskTable:
         "_progress",
         "base_number",
         "devices",
+        "revision",
         "src_codes",
         "status",
     )
@@ -76,6 +77,8 @@ class TaskTable:
         self._progress: bytearray | None = None
         self._desc: dict[int, str] | None = None
         self._by_status: dict[int, array[int]] = {}
+        #: Status changes so far (:meth:`set_status`): part of the job's ``stamp``.
+        self.revision = 0
 
     def __len__(self) -> int:
         return len(self.status)
@@ -117,6 +120,7 @@ class TaskTable:
     def set_status(self, row: int, code: int, now_ms: int, desc: str | None) -> None:
         """Change one row's status and stamp its modification time and description."""
         old = self.status[row]
+        self.revision += 1
         if old != code:
             self.status[row] = code
             self._by_status.pop(old, None)

@@ -2,7 +2,8 @@
 whole (slowloris), and TCP_NODELAY on every accepted socket.
 
 Real sockets on 127.0.0.1 and real time: the server's timeout is half a second and every
-bound below leaves seconds of room, so a loaded machine is late but never wrong.
+bound below leaves seconds of room, so a loaded machine is late but never wrong. Every
+deadline test runs with both request parsers the server offers (h11, httptools).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from anyio.abc import SocketStream
 from simhelpers import ANCHOR_MS, SimClient
 
 from otaclient.simulator import FleetSpec, Simulator, SimulatorConfig, running_server
+from otaclient.simulator._uvicorn import HTTP_PARSERS, Parser
 from otaclient.simulator.server import _bind
 
 pytestmark = pytest.mark.anyio
@@ -26,6 +28,13 @@ TIMEOUT = 0.5
 LATE = 5.0  # how late a close may come on a loaded 2-core machine
 CONNECTIONS = 1000
 LIST = {"CurrentPage": 1, "PageSize": 2}
+
+
+@pytest.fixture(params=HTTP_PARSERS)
+def parser(request: pytest.FixtureRequest) -> Parser:
+    """The request parser the server under test uses."""
+    chosen: Parser = request.param
+    return chosen
 
 
 def _app() -> Simulator:
@@ -56,7 +65,9 @@ async def _closed_by_peer(stream: SocketStream) -> None:
         return
 
 
-async def test_a_thousand_half_sent_request_lines_are_all_closed_within_the_timeout() -> None:
+async def test_a_thousand_half_sent_request_lines_are_all_closed_within_the_timeout(
+    parser: Parser,
+) -> None:
     lifetimes: list[float] = []
 
     async def slowloris(port: int) -> None:
@@ -67,7 +78,7 @@ async def test_a_thousand_half_sent_request_lines_are_all_closed_within_the_time
             await _closed_by_peer(stream)
             lifetimes.append(time.monotonic() - started)
 
-    async with running_server(_app(), port=0, request_timeout=TIMEOUT) as base_url:
+    async with running_server(_app(), port=0, request_timeout=TIMEOUT, http=parser) as base_url:
         with anyio.fail_after(TIMEOUT + LATE + 10):  # + 10: opening 1,000 connections
             async with anyio.create_task_group() as tg:
                 for _ in range(CONNECTIONS):
@@ -80,8 +91,8 @@ async def test_a_thousand_half_sent_request_lines_are_all_closed_within_the_time
     assert body["Success"] is True
 
 
-async def test_an_idle_connection_that_sends_nothing_is_closed() -> None:
-    async with running_server(_app(), port=0, request_timeout=TIMEOUT) as base_url:
+async def test_an_idle_connection_that_sends_nothing_is_closed(parser: Parser) -> None:
+    async with running_server(_app(), port=0, request_timeout=TIMEOUT, http=parser) as base_url:
         opened = time.monotonic()
         stream = await anyio.connect_tcp("127.0.0.1", _port(base_url))
         with anyio.fail_after(TIMEOUT + LATE):
@@ -90,9 +101,9 @@ async def test_an_idle_connection_that_sends_nothing_is_closed() -> None:
     assert time.monotonic() - opened >= TIMEOUT
 
 
-async def test_headers_trickled_a_byte_at_a_time_do_not_extend_the_deadline() -> None:
+async def test_headers_trickled_a_byte_at_a_time_do_not_extend_the_deadline(parser: Parser) -> None:
     # An idle timer reset by every byte would keep this connection open for ever.
-    async with running_server(_app(), port=0, request_timeout=TIMEOUT) as base_url:
+    async with running_server(_app(), port=0, request_timeout=TIMEOUT, http=parser) as base_url:
         opened = time.monotonic()
         stream = await anyio.connect_tcp("127.0.0.1", _port(base_url))
         with anyio.fail_after(TIMEOUT + LATE):
@@ -104,8 +115,8 @@ async def test_headers_trickled_a_byte_at_a_time_do_not_extend_the_deadline() ->
     assert time.monotonic() - opened >= TIMEOUT
 
 
-async def test_a_body_trickled_after_complete_headers_is_cut_off_too() -> None:
-    async with running_server(_app(), port=0, request_timeout=TIMEOUT) as base_url:
+async def test_a_body_trickled_after_complete_headers_is_cut_off_too(parser: Parser) -> None:
+    async with running_server(_app(), port=0, request_timeout=TIMEOUT, http=parser) as base_url:
         opened = time.monotonic()
         stream = await anyio.connect_tcp("127.0.0.1", _port(base_url))
         head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
@@ -119,12 +130,12 @@ async def test_a_body_trickled_after_complete_headers_is_cut_off_too() -> None:
     assert time.monotonic() - opened >= TIMEOUT
 
 
-async def test_a_kept_alive_connection_serves_requests_each_sent_in_time() -> None:
+async def test_a_kept_alive_connection_serves_requests_each_sent_in_time(parser: Parser) -> None:
     # Each request gets the whole timeout from its own first byte: an idle pause between
     # requests (shorter than uvicorn's keep-alive) does not count against the next one.
     app = _app()
     async with (
-        running_server(app, port=0, request_timeout=TIMEOUT) as base_url,
+        running_server(app, port=0, request_timeout=TIMEOUT, http=parser) as base_url,
         httpx.AsyncClient(base_url=base_url, trust_env=False) as http,
     ):
         client = SimClient(http)
@@ -135,8 +146,10 @@ async def test_a_kept_alive_connection_serves_requests_each_sent_in_time() -> No
     assert app.stats.accepted == 3
 
 
-async def test_a_half_sent_second_request_on_a_kept_alive_connection_is_closed() -> None:
-    async with running_server(_app(), port=0, request_timeout=TIMEOUT) as base_url:
+async def test_a_half_sent_second_request_on_a_kept_alive_connection_is_closed(
+    parser: Parser,
+) -> None:
+    async with running_server(_app(), port=0, request_timeout=TIMEOUT, http=parser) as base_url:
         stream = await anyio.connect_tcp("127.0.0.1", _port(base_url))
         await stream.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # unsigned: a 400, kept alive
         answer = b""
@@ -151,13 +164,13 @@ async def test_a_half_sent_second_request_on_a_kept_alive_connection_is_closed()
     assert time.monotonic() - sent >= TIMEOUT * 0.9
 
 
-async def test_an_answer_slower_than_the_timeout_is_not_cut_off() -> None:
+async def test_an_answer_slower_than_the_timeout_is_not_cut_off(parser: Parser) -> None:
     # The deadline is for the request to arrive; the simulator may take longer to answer.
     app = Simulator(
         SimulatorConfig(fleet=FleetSpec(anchor_ms=ANCHOR_MS), qps=None, latency=TIMEOUT * 2)
     )
     async with (
-        running_server(app, port=0, request_timeout=TIMEOUT) as base_url,
+        running_server(app, port=0, request_timeout=TIMEOUT, http=parser) as base_url,
         httpx.AsyncClient(base_url=base_url, trust_env=False) as http,
     ):
         body = await SimClient(http).call("ListOTAFirmware", LIST)
@@ -168,6 +181,15 @@ async def test_an_answer_slower_than_the_timeout_is_not_cut_off() -> None:
 async def test_a_request_timeout_that_is_not_a_positive_number_is_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="request_timeout"):
         async with running_server(_app(), port=0, request_timeout=bad):  # type: ignore[arg-type]
+            pass
+
+
+@pytest.mark.parametrize(("option", "bad"), [("http", "h2"), ("http", None), ("loop", "trio")])
+async def test_a_parser_or_loop_the_server_does_not_offer_is_refused(
+    option: str, bad: object
+) -> None:
+    with pytest.raises(ValueError, match=f"{option} must be"):
+        async with running_server(_app(), port=0, **{option: bad}):  # type: ignore[arg-type]
             pass
 
 

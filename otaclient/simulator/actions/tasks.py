@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..derive import CANCELED_TEXT
 from ..errors import BusinessError
 from ..model import Job
@@ -29,7 +31,8 @@ def list_ota_task_by_job(ctx: ActionContext) -> Tree:
     """ListOTATaskByJob: a job's device tasks in a stable order, optionally by status.
 
     Without a status filter a page costs O(page size); with one, the job's rows in that
-    status are indexed once and cached until a task changes status.
+    status are indexed once and cached until a task changes status. A page's items are
+    kept while the job is unchanged (:mod:`..pages`), for the next client that reads it.
     """
     p = ctx.params
     p.required("JobId")
@@ -55,12 +58,15 @@ def list_ota_task_by_job(ctx: ActionContext) -> Tree:
         return {**paging_keys(len(items), page, size), "Data": {"SimpleOTATaskInfo": items}}
     if status is None:
         total = len(tasks)
-        items = [task_item(ctx, job, row) for row in page_slice(total, page, size)]
+        on_page: Sequence[int] = page_slice(total, page, size)
     else:
         indexed = tasks.rows_with_status(status_code(status))
         total = len(indexed)
-        items = [task_item(ctx, job, indexed[i]) for i in page_slice(total, page, size)]
-    return {**paging_keys(total, page, size), "Data": {"SimpleOTATaskInfo": items}}
+        on_page = [indexed[i] for i in page_slice(total, page, size)]
+    kept = ctx.fleet.task_pages.items(
+        job, (status, page, size), lambda: [task_item(ctx, job, row) for row in on_page]
+    )
+    return {**paging_keys(total, page, size), "Data": {"SimpleOTATaskInfo": kept}}
 
 
 def cancel_ota_task_by_job(ctx: ActionContext) -> Tree:
