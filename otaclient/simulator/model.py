@@ -97,7 +97,18 @@ class Product:
         return index if index < self.n_devices else None
 
 
-@attrs.define(eq=False)
+_BOOKKEEPING = frozenset({"revision", "listed"})
+
+
+def _count_change(record: Firmware | Job, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    # Every assignment after __init__ (attrs runs no on_setattr hook there) moves the stamp,
+    # except those of the stamp itself and of what is kept under it.
+    if attribute.name not in _BOOKKEEPING:
+        object.__setattr__(record, "revision", record.revision + 1)
+    return value
+
+
+@attrs.define(eq=False, on_setattr=_count_change)
 class Firmware:
     """An update package."""
 
@@ -122,6 +133,11 @@ class Firmware:
     udi: str | None
     utc_create_ms: int
     utc_modified_ms: int
+    #: Assignments to this package's fields so far: what its kept list item is checked
+    #: against (``actions._items.firmware_item``). ``multi_files`` is replaced, never
+    #: changed in place.
+    revision: int = attrs.field(default=0, init=False, repr=False)
+    listed: tuple[int, dict[str, Any]] | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def module_key(self) -> str:
@@ -129,11 +145,6 @@ class Firmware:
         return self.module_name.lower()
 
 
-def _count_change(job: Job, attribute: attrs.Attribute[Any], value: Any) -> Any:
-    # Every assignment after __init__ (attrs runs no on_setattr hook there) moves the stamp.
-    if attribute.name != "revision":
-        object.__setattr__(job, "revision", job.revision + 1)
-    return value
 
 
 @attrs.define(eq=False, on_setattr=_count_change)

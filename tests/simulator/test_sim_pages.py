@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -148,3 +149,51 @@ def test_the_cache_holds_at_most_max_pages_dropping_the_least_recently_read() ->
 def test_a_cache_without_room_is_refused() -> None:
     with pytest.raises(ValueError, match="max_pages must be at least 1"):
         PageCache(max_pages=0)
+
+
+# ------------------------------------------------------------------ kept package items
+
+
+def _firmware_app() -> Simulator:
+    fleet = FleetSpec(products=1, firmware_per_product=5, jobs_per_firmware=(0, 0))
+    return make_app(_CLOCK, qps=None, fleet=fleet)
+
+
+def _packages(body: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = body["FirmwareInfo"]["SimpleFirmwareInfo"]
+    return items
+
+
+def test_a_listed_package_is_built_once_while_it_is_unchanged() -> None:
+    app = _firmware_app()
+    first = _packages(_read(app, "ListOTAFirmware", PageSize=100, CurrentPage=1))
+    kept = [firmware.listed for firmware in app.fleet.firmware_sorted()]
+    again = _packages(_read(app, "ListOTAFirmware", PageSize=100, CurrentPage=1))
+    assert again == first
+    assert [firmware.listed for firmware in app.fleet.firmware_sorted()] == kept
+    assert all(listed is not None for listed in kept)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda fleet, fw: fleet.modify_firmware(fw, ANCHOR_MS, name="renamed"), id="name"
+        ),
+        pytest.param(lambda fleet, fw: fleet.start_verification(fw, ANCHOR_MS + 1), id="verify"),
+        pytest.param(lambda fleet, fw: setattr(fw, "size", 7), id="any-field"),
+    ],
+)
+def test_a_listed_package_shows_every_change_of_it_at_once(change: Any) -> None:
+    app = _firmware_app()
+    _read(app, "ListOTAFirmware", PageSize=100, CurrentPage=1)
+    firmware = app.fleet.firmware_sorted()[0]
+    change(app.fleet, firmware)
+    listed = _packages(_read(app, "ListOTAFirmware", PageSize=100, CurrentPage=1))[0]
+    assert listed["FirmwareId"] == firmware.firmware_id
+    assert listed["FirmwareName"] == firmware.name
+    assert listed["Status"] == max(firmware.status, 0)
+    assert listed.get("FirmwareSize") == firmware.size or firmware.multi_files
+    assert listed["UtcModified"].startswith(
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(firmware.utc_modified_ms // 1000))
+    )

@@ -61,7 +61,21 @@ def _tags(job: Job) -> Tree | None:
 
 
 def firmware_item(ctx: ActionContext, firmware: Firmware) -> Tree:
-    """SimpleFirmwareInfo (ListOTAFirmware). ``SrcVersion`` is null for full packages."""
+    """SimpleFirmwareInfo (ListOTAFirmware). ``SrcVersion`` is null for full packages.
+
+    Built once per revision of the package and handed out again (building is most of what
+    a page of packages costs the simulator): callers render it, never change it.
+    """
+    listed = firmware.listed
+    if listed is not None and listed[0] == firmware.revision:
+        return listed[1]
+    item = _firmware_item(firmware)
+    # Stored under the revision it was built from: storing moves no revision (see model).
+    firmware.listed = (firmware.revision, item)
+    return item
+
+
+def _firmware_item(firmware: Firmware) -> Tree:
     single = not firmware.multi_files
     return _drop_none(
         {
