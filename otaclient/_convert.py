@@ -29,6 +29,7 @@ turns it into a ``ResponseError`` naming the action and request id.
 
 from __future__ import annotations
 
+import functools
 import re
 import reprlib
 import types
@@ -282,6 +283,10 @@ def _make_list_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], lis
     return structure_list
 
 
+def _either(key: Any, with_key: _Build, without_key: _Build, value: dict[Any, Any]) -> Any:
+    return (with_key if key in value else without_key)(value)
+
+
 def _join(exc: DecodeProblem) -> str:
     text = str(exc)
     return text if text.startswith(("[", ".")) else f": {text}"
@@ -392,9 +397,31 @@ class _ModelStructurer:
             and len(keys) <= _MAX_GENERATED_KEYS
         ):
             build = self.builds[keys] = self._generate(keys)
-            alone = len(keys) not in self.by_length and self._order_free(keys)
-            self.by_length[len(keys)] = build if alone else self.by_shape
+            self.by_length[len(keys)] = self._for_length(keys, build)
         return build
+
+    def _for_length(self, keys: tuple[Any, ...], build: _Build) -> _Build:
+        """What ``by_length`` holds for dicts of ``len(keys)`` once ``keys`` has ``build``.
+
+        A build reads its keys by name and raises KeyError for a dict without them, so a
+        dict of the right length that a build accepts has exactly its keys. One shape of a
+        length: its build. Two: one key that only the first holds tells them apart (the
+        jobs lists' ``UtcEndTime`` and ``Tags`` shapes), a set lookup instead of hashing
+        every key. More, or key order that matters: the lookup by shape.
+        """
+        length = len(keys)
+        others = [shape for shape in self.builds if len(shape) == length and shape != keys]
+        if not self._order_free(keys):
+            return self.by_shape
+        if not others:
+            return build
+        if len(others) > 1 or not self._order_free(others[0]):
+            return self.by_shape
+        (other,) = others
+        if set(other) == set(keys):
+            return self.builds[other]  # the same keys in another order: either build
+        only_in_other = next(key for key in other if key not in set(keys))
+        return functools.partial(_either, only_in_other, self.builds[other], build)
 
     def _order_free(self, keys: tuple[Any, ...]) -> bool:
         # A build reads its keys by name: a dict of the same length holding them all has

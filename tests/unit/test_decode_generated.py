@@ -203,7 +203,59 @@ def test_shapes_of_one_length_are_told_apart_by_their_keys() -> None:
         (None, "b", None, 2),
     ] * 2
     structurer = _structurer(conv, Firmware)
+    assert structurer.by_length[2] is not structurer.by_shape  # one key tells the two apart
+
+    # The page's fast path: each item decoded by the build for its length, none refused.
+    assert [structurer.by_length[2](item) for item in items] == firmware
+
+
+def test_a_third_shape_of_one_length_is_found_by_its_keys() -> None:
+    conv = make_converter()
+    items = [
+        {"FirmwareId": "a", "FirmwareSize": "1"},
+        {"FirmwareName": "b", "Status": "2"},
+        {"FirmwareId": "c", "Status": "3"},
+    ]
+    firmware = conv.structure(items * 2, list[Firmware])
+    assert [(f.firmware_id, f.firmware_name, f.firmware_size, f.status) for f in firmware] == [
+        ("a", None, 1, None),
+        (None, "b", None, 2),
+        ("c", None, None, 3),
+    ] * 2
+    structurer = _structurer(conv, Firmware)
     assert structurer.by_length[2] is structurer.by_shape
+
+
+@pytest.mark.parametrize(
+    "stranger",
+    [{"FirmwareId": "x", "Status": "9"}, {"FirmwareName": "x", "FirmwareSize": "9"}],
+    ids=["holds-the-telling-key", "lacks-it"],
+)
+def test_a_new_shape_of_a_length_two_shapes_share_is_decoded_by_its_own_keys(
+    stranger: dict[str, str],
+) -> None:
+    conv = make_converter()
+    conv.structure(
+        [{"FirmwareId": "a", "FirmwareSize": "1"}, {"FirmwareName": "b", "Status": "2"}],
+        list[Firmware],
+    )
+    (decoded,) = conv.structure([stranger], list[Firmware])
+    expected = Firmware(
+        firmware_id=stranger.get("FirmwareId"),
+        firmware_name=stranger.get("FirmwareName"),
+        firmware_size=int(stranger["FirmwareSize"]) if "FirmwareSize" in stranger else None,
+        status=int(stranger["Status"]) if "Status" in stranger else None,
+    )
+    assert decoded == expected
+
+
+def test_the_same_keys_in_another_order_share_one_build() -> None:
+    conv = make_converter()
+    items = [{"FirmwareId": "a", "FirmwareSize": "1"}, {"FirmwareSize": "2", "FirmwareId": "b"}]
+    firmware = conv.structure(items, list[Firmware])
+    assert [(f.firmware_id, f.firmware_size) for f in firmware] == [("a", 1), ("b", 2)]
+    structurer = _structurer(conv, Firmware)
+    assert structurer.by_length[2] is structurer.builds["FirmwareId", "FirmwareSize"]
 
 
 def test_a_shape_whose_key_order_matters_is_found_by_its_keys_not_its_length() -> None:
