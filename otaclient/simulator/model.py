@@ -145,8 +145,6 @@ class Firmware:
         return self.module_name.lower()
 
 
-
-
 @attrs.define(eq=False, on_setattr=_count_change)
 class Job:
     """An update batch (verify or upgrade, static or dynamic) and its device tasks."""
