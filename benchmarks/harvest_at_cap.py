@@ -39,8 +39,11 @@ from ._common import (
 
 NAME = "harvest_at_cap"
 
-THROTTLE_TARGET = 0.005  # at most 0.5% of requests throttled
-FLOOR_TARGET = 1.03  # iter_ wall time within 3% of the floor
+THROTTLE_TARGET = 0.0  # issue 14: no request throttled (issue 5 allowed 0.5%)
+# Issue 14: iter_ wall time within 2% of the floor of the harvest as it is read, which ends
+# with the closing read of page 1 (issue 10), one latency after the last page. Issue 5's
+# 3% of the floor without that read is kept in the data as ``iter_wall_over_floor``.
+FLOOR_TARGET = 1.02
 COLUMNS = [
     "caller",
     "loop",
@@ -237,7 +240,10 @@ def _report(measured: list[dict[str, Any]], pages: int) -> Result:
     )
     result.rows = [_table_row(row, pages) for row in measured]
     head = measured[0]
-    met = head["wall_over_floor"] <= FLOOR_TARGET and head["throttled_share"] <= THROTTLE_TARGET
+    iter_rows = [r for r in measured if r["row"].startswith("iter")]
+    worst = max(r.get("wall_over_floor_with_closing_read", r["wall_over_floor"]) for r in iter_rows)
+    throttled = max(r["throttled_share"] for r in iter_rows)
+    met = worst <= FLOOR_TARGET and throttled <= THROTTLE_TARGET
     result.data = {
         "pages": pages,
         "page_size": PAGE_SIZE,
@@ -247,19 +253,19 @@ def _report(measured: list[dict[str, Any]], pages: int) -> Result:
         "floor_s": floor,
         "rows": measured,
         "targets": {
-            "iter_wall_over_floor_max": FLOOR_TARGET,
+            "iter_wall_over_floor_with_closing_read_max": FLOOR_TARGET,
             "throttled_share_max": THROTTLE_TARGET,
+            "iter_wall_over_floor_with_closing_read_worst": worst,
             "iter_wall_over_floor": head["wall_over_floor"],
-            "iter_throttled_share": head["throttled_share"],
+            "iter_throttled_share": throttled,
             "met": met,
         },
     }
-    iter_rows = [r for r in measured if r["row"].startswith("iter")]
     loop_row = next(r for r in measured if r["row"].startswith("list"))
     result.notes += [
-        f"target: iter_ wall <= {FLOOR_TARGET:.2f} x floor and throttled <= "
-        f"{THROTTLE_TARGET:.1%}: wall/floor {head['wall_over_floor']:.3f}, throttled "
-        f"{head['throttled_share']:.2%} -> {verdict(met)}",
+        f"target (asyncio and trio): iter_ wall <= {FLOOR_TARGET:.2f} x the floor including "
+        f"the closing read of page 1, none throttled: worst {worst:.3f}, throttled "
+        f"{throttled:.2%} -> {verdict(met)}",
         f"iter_ is {loop_row['wall_s'] / iter_rows[0]['wall_s']:.2f}x faster than the "
         "sequential page loop",
         *(
